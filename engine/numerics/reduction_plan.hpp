@@ -1,0 +1,43 @@
+// The canonical reduction order: the one place that defines how every fixed-order sum is split.
+//
+// A reduction runs over `units` units of `unit_len` elements each, in ascending unit order
+// (a convolution's units are input channels, each holding kh*kw taps in (ky, kx) order; a dense
+// layer's units are single input features; a pool's units are single window positions).
+// The units are split into S contiguous slices, S a power of two chosen from the shape alone:
+//
+//   per_slice0 = max(1, kTargetSliceElements / unit_len)
+//   S          = min(kMaxSlices, next_pow2(ceil(units / per_slice0)))
+//   per_slice  = ceil(units / S)
+//   slice s    = units [s * per_slice, min(units, (s + 1) * per_slice))
+//
+// Each slice is summed sequentially in ascending order starting from +0.0 (an empty slice is
+// +0.0). The S partial sums are combined by a pairwise tree: level by level, partial i (lower)
+// and partial i + off (upper) become `lower + upper`, off = 1, 2, 4, ... — exactly what an
+// xor-butterfly over lanes computes at lane 0 when every lane adds `lower + upper`.
+// Bias, if any, is added once to the tree's result; then the activation.
+//
+// Why blocked: one long sequential sum has an error growing with its length; short sequential
+// slices joined by a tree keep fixed order as accurate as (or better than) free order.
+#pragma once
+#include <cstdint>
+
+namespace lockstep {
+
+inline constexpr uint32_t kTargetSliceElements = 32;
+inline constexpr uint32_t kMaxSlices = 1024;
+
+struct ReductionPlan {
+  uint32_t units = 0;
+  uint32_t unit_len = 1;
+  uint32_t slices = 1;     // S, a power of two
+  uint32_t per_slice = 0;  // units per slice
+
+  uint32_t slice_begin(uint32_t s) const;
+  uint32_t slice_end(uint32_t s) const;
+  uint32_t levels() const;  // log2(S)
+};
+
+uint32_t next_pow2(uint32_t v);
+ReductionPlan plan_reduction(uint32_t units, uint32_t unit_len = 1);
+
+}  // namespace lockstep

@@ -1,0 +1,144 @@
+// One logical device: a compute queue, buffers with staging transfers, kernels (compute
+// pipelines with specialization and push constants, from an on-disk pipeline cache), and
+// bounded waits. Knows nothing of ops or networks.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vk/context.hpp"
+#include "vk/traits.hpp"
+#include "vk/vulkan.hpp"
+
+namespace lockstep {
+
+class Device;
+
+// A storage buffer in device memory (device-local where the device has it).
+class Buffer {
+ public:
+  Buffer() = default;
+  uint64_t bytes() const { return bytes_; }
+  vk::Buffer handle() const { return *buffer_; }
+  bool valid() const { return bytes_ != 0; }
+
+ private:
+  friend class Device;
+  vk::raii::Buffer buffer_{nullptr};
+  vk::raii::DeviceMemory memory_{nullptr};
+  uint64_t bytes_ = 0;
+  bool host_visible_ = false;
+  bool host_coherent_ = false;
+};
+
+struct SpecConstant {
+  uint32_t id;
+  uint32_t value;  // bools as 0/1 (VkBool32)
+};
+
+struct KernelDesc {
+  std::string shader;          // embedded shader variant name
+  uint32_t bindings = 0;       // storage buffers at bindings 0..bindings-1
+  uint32_t push_bytes = 0;
+  uint32_t workgroup_size = 64;  // local_size_x (specialization constant id 100)
+  std::vector<SpecConstant> spec;
+  bool full_subgroups = false;   // require full subgroups where the device can
+  std::string key() const;
+};
+
+struct Kernel {
+  KernelDesc desc;
+  vk::raii::DescriptorSetLayout set_layout{nullptr};
+  vk::raii::PipelineLayout layout{nullptr};
+  vk::raii::Pipeline pipeline{nullptr};
+};
+
+class PipelineCacheFile;
+
+class Device {
+ public:
+  Device(const Context& context, uint32_t index);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  const DeviceTraits& traits() const { return traits_; }
+  uint32_t index() const { return index_; }
+  const vk::raii::Device& device() const { return device_; }
+  vk::Queue queue() const { return *queue_; }
+  uint32_t queue_family() const { return queue_family_; }
+
+  Buffer create_buffer(uint64_t bytes);
+  void upload(Buffer& dst, const void* src, uint64_t bytes, uint64_t dst_offset = 0);
+  void download(const Buffer& src, void* dst, uint64_t bytes, uint64_t src_offset = 0);
+  void fill_zero(Buffer& dst);
+
+  template <class T>
+  Buffer upload_new(std::span<const T> data) {
+    Buffer b = create_buffer(std::max<uint64_t>(data.size_bytes(), 4));
+    if (!data.empty()) upload(b, data.data(), data.size_bytes());
+    return b;
+  }
+  template <class T>
+  std::vector<T> download_all(const Buffer& b, uint64_t count) {
+    std::vector<T> out(count);
+    download(b, out.data(), count * sizeof(T));
+    return out;
+  }
+
+  // The compiled kernel for `desc`, created once and cached.
+  const Kernel& kernel(const KernelDesc& desc);
+  // The variant of a fixed-order shader that carries the float-control modes this device
+  // supports and `m` needs (see cmake/Shaders.cmake): "+rte" where RTE can be requested,
+  // "+dp" where DenormPreserve is needed and supported.
+  std::string fixed_variant(const std::string& base, const NumericMode& m) const;
+  // Throws std::runtime_error naming the device when `m` cannot run here.
+  void require(const NumericMode& m) const;
+
+  // Record with `record`, submit, wait at most the fence timeout.
+  void run_commands(const std::function<void(vk::CommandBuffer)>& record);
+  void submit_and_wait(vk::CommandBuffer cb, const char* what);
+  vk::raii::CommandBuffer allocate_command_buffer();
+
+  std::chrono::milliseconds fence_timeout() const { return fence_timeout_; }
+  void set_fence_timeout(std::chrono::milliseconds t) { fence_timeout_ = t; }
+
+  // Largest range one storage binding may cover on this device.
+  uint64_t max_binding_bytes() const { return max_binding_bytes_; }
+  // Tests lower it to exercise the split of large buffers on small shapes.
+  void set_max_binding_bytes(uint64_t b);
+
+  // Workgroup size for kernels that use subgroups: a multiple of the largest subgroup size.
+  uint32_t subgroup_workgroup_size() const;
+
+  // Saves the pipeline cache now (also done on destruction).
+  void save_pipeline_cache();
+
+ private:
+  void create_device();
+  uint32_t memory_type(uint32_t type_bits, vk::MemoryPropertyFlags want, vk::MemoryPropertyFlags avoid = {}) const;
+  Buffer create_buffer_with(uint64_t bytes, vk::BufferUsageFlags usage, bool host_visible);
+
+  const vk::raii::PhysicalDevice& physical_;
+  uint32_t index_;
+  DeviceTraits traits_;
+  vk::PhysicalDeviceMemoryProperties memory_props_;
+  vk::raii::Device device_{nullptr};
+  vk::raii::Queue queue_{nullptr};
+  uint32_t queue_family_ = 0;
+  vk::raii::CommandPool pool_{nullptr};
+  vk::raii::Fence fence_{nullptr};
+  std::unique_ptr<PipelineCacheFile> cache_file_;
+  vk::raii::PipelineCache pipeline_cache_{nullptr};
+  std::map<std::string, std::unique_ptr<Kernel>> kernels_;
+  std::chrono::milliseconds fence_timeout_{120000};
+  uint64_t max_binding_bytes_ = 0;
+  bool enabled_size_control_ = false;
+};
+
+}  // namespace lockstep

@@ -1,0 +1,105 @@
+#include "vk/sequence.hpp"
+
+#include <stdexcept>
+
+namespace lockstep {
+
+namespace {
+constexpr uint32_t kSetsPerPool = 128;
+constexpr uint32_t kMaxBindingsPerSet = 8;
+constexpr uint32_t kMaxTimedDispatches = 2048;
+}  // namespace
+
+Sequence::Sequence(Device& device, bool timestamps) : device_(device) {
+  cb_ = device_.allocate_command_buffer();
+  cb_.begin(vk::CommandBufferBeginInfo());
+  if (timestamps && device_.traits().timestamps) {
+    query_capacity_ = 2 * kMaxTimedDispatches;
+    queries_ = vk::raii::QueryPool(device_.device(), vk::QueryPoolCreateInfo({}, vk::QueryType::eTimestamp, query_capacity_));
+    cb_.resetQueryPool(*queries_, 0, query_capacity_);
+  }
+}
+
+vk::DescriptorSet Sequence::allocate_set(const Kernel& kernel) {
+  if (pools_.empty() || sets_in_pool_ == kSetsPerPool) {
+    vk::DescriptorPoolSize size(vk::DescriptorType::eStorageBuffer, kSetsPerPool * kMaxBindingsPerSet);
+    pools_.emplace_back(device_.device(), vk::DescriptorPoolCreateInfo({}, kSetsPerPool, size));
+    sets_in_pool_ = 0;
+  }
+  ++sets_in_pool_;
+  sets_.emplace_back(device_.device(), vk::DescriptorSetAllocateInfo(*pools_.back(), *kernel.set_layout));
+  return *sets_.back().front();
+}
+
+void Sequence::dispatch(const Kernel& kernel, std::initializer_list<Binding> bindings, const void* push,
+                        uint32_t push_bytes, uint64_t groups, std::string label) {
+  if (ended_) throw std::logic_error("Sequence::dispatch after submit");
+  if (bindings.size() != kernel.desc.bindings || bindings.size() > kMaxBindingsPerSet)
+    throw std::invalid_argument(kernel.desc.shader + ": " + std::to_string(bindings.size()) + " buffers bound, expected " +
+                                std::to_string(kernel.desc.bindings));
+  if (push_bytes != kernel.desc.push_bytes)
+    throw std::invalid_argument(kernel.desc.shader + ": " + std::to_string(push_bytes) + " bytes of push constants, expected " +
+                                std::to_string(kernel.desc.push_bytes));
+  if (groups == 0) return;
+  const auto& t = device_.traits();
+  const uint64_t gx = std::min<uint64_t>(groups, t.max_workgroup_count_x);
+  const uint64_t gy = (groups + gx - 1) / gx;
+  if (gy > t.max_workgroup_count_y)
+    throw std::invalid_argument(kernel.desc.shader + ": " + std::to_string(groups) + " workgroups exceed the device's limits");
+
+  const vk::DescriptorSet set = allocate_set(kernel);
+  std::vector<vk::DescriptorBufferInfo> infos;
+  infos.reserve(bindings.size());
+  for (const Binding& b : bindings) {
+    if (!b.buffer || !b.buffer->valid()) throw std::invalid_argument(kernel.desc.shader + ": unbound buffer");
+    const uint64_t range = b.range == VK_WHOLE_SIZE ? b.buffer->bytes() - b.offset : b.range;
+    if (range > device_.traits().max_storage_buffer_range)
+      throw std::invalid_argument(kernel.desc.shader + ": a binding of " + std::to_string(range) +
+                                  " bytes exceeds maxStorageBufferRange (" +
+                                  std::to_string(device_.traits().max_storage_buffer_range) + "); it must be split");
+    infos.emplace_back(b.buffer->handle(), b.offset, range);
+  }
+  std::vector<vk::WriteDescriptorSet> writes;
+  for (uint32_t i = 0; i < infos.size(); ++i)
+    writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eStorageBuffer, nullptr, &infos[i]);
+  device_.device().updateDescriptorSets(writes, {});
+
+  const uint32_t q = static_cast<uint32_t>(labels_.size()) * 2;
+  const bool timed = *queries_ && q + 1 < query_capacity_;
+  if (timed) cb_.writeTimestamp(vk::PipelineStageFlagBits::eTopOfPipe, *queries_, q);
+  cb_.bindPipeline(vk::PipelineBindPoint::eCompute, *kernel.pipeline);
+  cb_.bindDescriptorSets(vk::PipelineBindPoint::eCompute, *kernel.layout, 0, set, {});
+  if (push_bytes) cb_.pushConstants<uint8_t>(*kernel.layout, vk::ShaderStageFlagBits::eCompute, 0,
+                                             vk::ArrayProxy<const uint8_t>(push_bytes, static_cast<const uint8_t*>(push)));
+  cb_.dispatch(static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1);
+  if (timed) cb_.writeTimestamp(vk::PipelineStageFlagBits::eBottomOfPipe, *queries_, q + 1);
+  // Every dispatch may read what the previous ones wrote.
+  vk::MemoryBarrier mb(vk::AccessFlagBits::eShaderWrite, vk::AccessFlagBits::eShaderRead | vk::AccessFlagBits::eShaderWrite);
+  cb_.pipelineBarrier(vk::PipelineStageFlagBits::eComputeShader, vk::PipelineStageFlagBits::eComputeShader, {}, mb, {}, {});
+  labels_.push_back(label.empty() ? kernel.desc.shader : std::move(label));
+}
+
+void Sequence::submit() {
+  if (!ended_) {
+    cb_.end();
+    ended_ = true;
+  }
+  device_.submit_and_wait(*cb_, "a compute sequence");
+}
+
+std::vector<DispatchTiming> Sequence::timings() const {
+  std::vector<DispatchTiming> out;
+  if (!*queries_ || labels_.empty()) return out;
+  const uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(labels_.size()) * 2, query_capacity_);
+  std::vector<uint64_t> ts(n);
+  const auto r = (*device_.device()).getQueryPoolResults(*queries_, 0, n, ts.size() * 8, ts.data(), 8,
+                                                          vk::QueryResultFlagBits::e64);
+  if (r != vk::Result::eSuccess) return out;
+  const auto& t = device_.traits();
+  const uint64_t mask = t.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << t.timestamp_valid_bits) - 1);
+  for (uint32_t i = 0; i + 1 < n; i += 2)
+    out.push_back({labels_[i / 2], double((ts[i + 1] - ts[i]) & mask) * t.timestamp_period_ns * 1e-6});
+  return out;
+}
+
+}  // namespace lockstep
