@@ -26,3 +26,20 @@ float ls_reciprocal(float s) {
   for (int i = 0; i < 4; ++i) r = ls_mul(r, ls_sub(2.0, ls_mul(s, r)));
   return r;
 }
+
+void ls_split(float a, out float hi, out float lo) {
+  float c = ls_mul(4097.0, a);
+  hi = ls_sub(c, ls_sub(c, a));
+  lo = ls_sub(a, hi);
+}
+
+float ls_divide(float a, float s, float inv) {
+  float q = ls_mul(a, inv);
+  float p = ls_mul(q, s);
+  float qh, ql, sh, sl;
+  ls_split(q, qh, ql);
+  ls_split(s, sh, sl);
+  float err = ls_add(ls_add(ls_add(ls_sub(ls_mul(qh, sh), p), ls_mul(qh, sl)), ls_mul(ql, sh)), ls_mul(ql, sl));
+  float residual = ls_sub(ls_sub(a, p), err);
+  return ls_add(q, ls_mul(residual, inv));
+}

@@ -1,6 +1,7 @@
 #version 450
 // Softmax, fixed order: one invocation per row. Running max, software exp of x - max, the
-// canonical sum (slices joined by the tree in-thread), software reciprocal, one multiply.
+// canonical sum (slices joined by the tree in-thread), software reciprocal and a corrected
+// quotient (ls_divide).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "fixed_arith.glsl"
@@ -26,6 +27,7 @@ void main() {
     for (uint j = j0; j < j1; ++j) acc = ls_add(acc, y[base + j]);
     ls_tree_push(stack, s, acc);
   }
-  float inv = ls_reciprocal(stack[ls_log2(pc.slices)]);
-  for (uint j = 0u; j < pc.cols; ++j) y[base + j] = ls_mul(y[base + j], inv);
+  float sum = stack[ls_log2(pc.slices)];
+  float inv = ls_reciprocal(sum);
+  for (uint j = 0u; j < pc.cols; ++j) y[base + j] = ls_divide(y[base + j], sum, inv);
 }

@@ -1,1 +1,223 @@
-int main() { return 0; }
+// The lockstep command line: devices, demo (the op suite on a device), opsuite (the same as JSON).
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "conformance/op_suite.hpp"
+#include "vk/context.hpp"
+#include "vk/device.hpp"
+#include "vk/errors.hpp"
+#include "vk/traits.hpp"
+
+using namespace lockstep;
+using nlohmann::json;
+
+namespace {
+
+json traits_json(const DeviceTraits& t) {
+  json fixed = json::object();
+  for (auto mac : {MacContract::MulAdd, MacContract::Fma})
+    for (auto dn : {DenormRule::Preserve, DenormRule::Ftz}) {
+      const NumericMode m{Order::Fixed, mac, dn};
+      const auto why = t.refusal(m);
+      fixed[describe(m)] = why ? json(*why) : json("ok");
+    }
+  return {{"name", t.name},
+          {"vendor", t.vendor},
+          {"vendor_id", t.vendor_id},
+          {"device_id", t.device_id},
+          {"device_type", t.device_type},
+          {"driver_name", t.driver_name},
+          {"driver_info", t.driver_info},
+          {"driver_version", t.driver_version},
+          {"api_version", t.api_version},
+          {"device_uuid", hex(t.device_uuid)},
+          {"subgroup_size", t.subgroup_size},
+          {"subgroup_size_measured", t.subgroup_size_measured},
+          {"subgroup_size_range", {t.min_subgroup_size, t.max_subgroup_size}},
+          {"subgroup_size_control", t.subgroup_size_control},
+          {"subgroup_ops", {{"basic", t.subgroup_basic}, {"arithmetic", t.subgroup_arithmetic}, {"shuffle", t.subgroup_shuffle}}},
+          {"float_controls",
+           {{"denorm_preserve_f32", t.denorm_preserve_f32},
+            {"denorm_flush_f32", t.denorm_flush_f32},
+            {"rounding_rte_f32", t.rounding_rte_f32},
+            {"rounding_rtz_f32", t.rounding_rtz_f32},
+            {"signed_zero_inf_nan_preserve_f32", t.signed_zero_inf_nan_preserve_f32}}},
+          {"khr_shader_fma", t.khr_shader_fma},
+          {"probe",
+           {{"fma_fused", t.fma_fused},
+            {"fma_cases", t.fma_cases},
+            {"fma_fused_cases", t.fma_fused_cases},
+            {"fma_unfused_cases", t.fma_unfused_cases},
+            {"denormals_preserved", t.denormals_preserved},
+            {"denormal_operands_flushed", t.denormal_operands_flushed},
+            {"denormal_results_flushed", t.denormal_results_flushed},
+            {"rounds_nearest_even", t.rounds_nearest_even}}},
+          {"limits",
+           {{"max_storage_buffer_range", t.max_storage_buffer_range},
+            {"max_memory_allocation_size", t.max_memory_allocation_size},
+            {"max_workgroup_invocations", t.max_workgroup_invocations},
+            {"max_shared_memory", t.max_shared_memory},
+            {"device_local_bytes", t.device_local_bytes}}},
+          {"timestamps", t.timestamps},
+          {"fixed_contracts", fixed}};
+}
+
+json run_json(const conformance::OpRun& r) {
+  json j = {{"op", r.op}, {"case", r.case_name}, {"mode", describe(r.mode)}, {"elements", r.elements}};
+  if (r.refused) {
+    j["refused"] = *r.refused;
+    return j;
+  }
+  j["hash"] = r.hash;
+  j["error_vs_oracle"] = {{"max_abs", r.error.max_abs}, {"rel_rms", r.error.rel_rms}, {"max_ulp", r.error.max_ulp},
+                          {"nonfinite_mismatch", r.error.nonfinite_mismatch}};
+  if (r.mode.fixed()) {
+    j["bit_exact"] = r.bit_exact;
+    j["mismatches"] = r.mismatches;
+    if (r.mismatches) {
+      j["first_mismatch"] = {{"index", r.first_mismatch}, {"device", r.device_value}, {"reference", r.reference_value}};
+    }
+  }
+  return j;
+}
+
+std::string hexbits(float f) {
+  char b[16];
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  std::snprintf(b, sizeof b, "0x%08x", u);
+  return b;
+}
+
+int cmd_devices(Context& ctx, const std::string& spec, bool as_json) {
+  json all = json::array();
+  for (uint32_t i : ctx.select(spec)) {
+    Device d(ctx, i);
+    if (as_json) {
+      json j = traits_json(d.traits());
+      j["index"] = i;
+      all.push_back(j);
+    } else {
+      std::cout << "device " << i << "\n" << d.traits().summary() << "\n";
+    }
+  }
+  if (as_json) std::cout << all.dump(2) << "\n";
+  return 0;
+}
+
+int cmd_opsuite(Context& ctx, const std::string& spec, const std::string& op, bool as_json) {
+  int failures = 0;
+  json out = json::array();
+  for (uint32_t i : ctx.select(spec)) {
+    Device d(ctx, i);
+    conformance::SuiteOptions opt;
+    opt.op_filter = op;
+    const auto runs = conformance::run_op_suite(d, opt);
+    json runs_json = json::array();
+    for (const auto& r : runs) {
+      runs_json.push_back(run_json(r));
+      if (r.mode.fixed() && !r.refused && !r.bit_exact) failures++;
+    }
+    if (as_json) {
+      out.push_back({{"device_index", i}, {"device", traits_json(d.traits())}, {"runs", runs_json}});
+      continue;
+    }
+    const auto& t = d.traits();
+    std::printf("lockstep op suite on device %u: %s (%s), subgroup size %u\n", i, t.name.c_str(), t.driver_name.c_str(),
+                t.subgroup_size_measured);
+    std::printf("Fixed order must equal the CPU reference bit for bit (exact / DIFF); both orders are measured\n"
+                "against a float64 oracle (relative RMS error).\n\n");
+    std::printf("%-20s %-30s %-8s %-8s %-8s %-8s %-10s %-10s\n", "op", "case", "muladd", "muladd", "fma", "fma",
+                "fixed err", "free err");
+    std::printf("%-20s %-30s %-8s %-8s %-8s %-8s %-10s %-10s\n", "", "", "preserve", "ftz", "preserve", "ftz", "", "");
+    std::map<std::string, std::string> refusals;
+    size_t fixed_runs = 0, exact = 0, refused = 0;
+    for (size_t k = 0; k < runs.size();) {
+      const std::string op = runs[k].op, name = runs[k].case_name;
+      std::string cells[4];
+      double fixed_err = -1, free_err = -1;
+      std::string details;
+      for (; k < runs.size() && runs[k].op == op && runs[k].case_name == name; ++k) {
+        const auto& r = runs[k];
+        if (!r.mode.fixed()) {
+          free_err = r.error.rel_rms;
+          continue;
+        }
+        const int col = (r.mode.mac == MacContract::Fma ? 2 : 0) + (r.mode.denorm == DenormRule::Ftz ? 1 : 0);
+        if (r.refused) {
+          cells[col] = "refused";
+          refusals[describe(r.mode)] = *r.refused;
+          refused++;
+          continue;
+        }
+        fixed_runs++;
+        exact += r.bit_exact;
+        cells[col] = r.bit_exact ? "exact" : "DIFF";
+        if (col == 0) fixed_err = r.error.rel_rms;
+        if (!r.bit_exact) {
+          char line[256];
+          std::snprintf(line, sizeof line, "    %s: %llu element(s) differ; first at %llu: device %s (%.9g), reference %s (%.9g)\n",
+                        describe(r.mode).c_str(), static_cast<unsigned long long>(r.mismatches),
+                        static_cast<unsigned long long>(r.first_mismatch), hexbits(r.device_value).c_str(),
+                        r.device_value, hexbits(r.reference_value).c_str(), r.reference_value);
+          details += line;
+        }
+      }
+      std::printf("%-20s %-30s %-8s %-8s %-8s %-8s %-10.3g %-10.3g\n%s", op.c_str(), name.c_str(), cells[0].c_str(),
+                  cells[1].c_str(), cells[2].c_str(), cells[3].c_str(), fixed_err, free_err, details.c_str());
+    }
+    std::printf("\n%zu fixed-order runs, %zu bit-exact with the CPU reference, %zu refused:\n", fixed_runs, exact, refused);
+    for (const auto& [mode, why] : refusals) std::printf("  %s refused on this device: %s\n", mode.c_str(), why.c_str());
+    std::printf("\n");
+  }
+  if (as_json) std::cout << out.dump(1) << "\n";
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lockstep: the same bits on every Vulkan device, or a measure of how far they drift"};
+  app.require_subcommand(0, 1);
+  std::string device_spec = "all";
+  bool validation = false;
+  app.add_option("--device", device_spec, "device index, vendor, name substring, or all");
+  app.add_flag("--validation", validation, "enable VK_LAYER_KHRONOS_validation");
+
+  auto* devices = app.add_subcommand("devices", "list Vulkan devices with their probed numeric traits");
+  bool devices_json = false;
+  devices->add_flag("--json", devices_json, "print JSON");
+
+  auto* demo = app.add_subcommand("demo", "run every op in fixed and free order and compare with the CPU reference");
+  std::string demo_op;
+  demo->add_option("--op", demo_op, "only this op");
+
+  auto* suite = app.add_subcommand("opsuite", "the op suite as JSON (hashes of every output)");
+  std::string suite_op;
+  suite->add_option("--op", suite_op, "only this op");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    ContextOptions co;
+    co.validation = validation;
+    Context ctx(co);
+    int rc = 0;
+    if (*devices) rc = cmd_devices(ctx, device_spec, devices_json);
+    else if (*suite) rc = cmd_opsuite(ctx, device_spec, suite_op, true);
+    else rc = cmd_opsuite(ctx, device_spec, demo_op, false);  // demo is the default
+    if (ctx.validation_log().errors > 0) {
+      std::fprintf(stderr, "lockstep: %u Vulkan validation error(s)\n", ctx.validation_log().errors.load());
+      rc = rc ? rc : 3;
+    }
+    return rc;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lockstep: error: %s\n", vk_errors::describe(e).c_str());
+    return 2;
+  }
+}

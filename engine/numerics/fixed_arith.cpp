@@ -47,6 +47,27 @@ float soft_reciprocal(float s, const FixedArith& ar) {
   return r;
 }
 
+namespace {
+// Veltkamp split: a = hi + lo exactly, each half with at most 12 significant bits.
+void split(float a, float& hi, float& lo, const FixedArith& ar) {
+  const float c = ar.mul(4097.0f, a);
+  hi = ar.sub(c, ar.sub(c, a));
+  lo = ar.sub(a, hi);
+}
+}  // namespace
+
+float soft_divide(float a, float s, float inv, const FixedArith& ar) {
+  const float q = ar.mul(a, inv);
+  const float p = ar.mul(q, s);
+  float qh, ql, sh, sl;
+  split(q, qh, ql, ar);
+  split(s, sh, sl, ar);
+  // p + err == q * s exactly (Dekker).
+  const float err = ar.add(ar.add(ar.add(ar.sub(ar.mul(qh, sh), p), ar.mul(qh, sl)), ar.mul(ql, sh)), ar.mul(ql, sl));
+  const float residual = ar.sub(ar.sub(a, p), err);
+  return ar.add(q, ar.mul(residual, inv));
+}
+
 uint64_t ulp_distance(float a, float b) {
   if (a != a || b != b) return std::numeric_limits<uint64_t>::max();
   auto key = [](float v) -> int64_t {

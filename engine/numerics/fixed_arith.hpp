@@ -42,6 +42,11 @@ float soft_exp(float x, const FixedArith& ar);
 // r <- r * (2 - s*r), each step exact operations. About 1 ULP.
 float soft_reciprocal(float s, const FixedArith& ar);
 
+// a / s given inv ~ 1/s (soft_reciprocal): q = a*inv, then one correction with the exact
+// residual a - q*s from Dekker's two-product (Veltkamp splitting, exact operations only), so the
+// quotient is nearly always correctly rounded. Mirrored by ls_divide in shaders/soft_math.glsl.
+float soft_divide(float a, float s, float inv, const FixedArith& ar);
+
 // 1/n rounded once from double: the host-side reciprocals of constants (pool divisors).
 inline float host_reciprocal(uint32_t n) { return static_cast<float>(1.0 / static_cast<double>(n)); }
 

@@ -18,7 +18,7 @@ ReductionPlan plan_reduction(uint32_t units, uint32_t unit_len) {
   p.unit_len = unit_len;
   const uint32_t per0 = std::max<uint32_t>(1, kTargetSliceElements / unit_len);
   const uint32_t raw = (units + per0 - 1) / per0;
-  p.slices = std::min(kMaxSlices, next_pow2(raw));
+  p.slices = std::min(kMaxSlices, next_pow2(std::max(raw, std::min(units, kMinSlices))));
   p.per_slice = (units + p.slices - 1) / p.slices;
   return p;
 }

@@ -12,7 +12,7 @@
 // - global average pool: units are h*w positions ascending; sum * host_reciprocal(h*w).
 // - max pool: taps in (ky, kx) order, m = first valid tap, then m = v > m ? v : m.
 // - softmax: m = running max (v > m ? v : m), e = soft_exp(x - m), sum canonically,
-//   y = e * soft_reciprocal(sum).
+//   y = soft_divide(e, sum, soft_reciprocal(sum)).
 // - add: a + b then ReLU; ReLU is x > 0 ? x : +0; dropout: keep ? x * scale : +0.
 #pragma once
 #include <span>

@@ -18,7 +18,7 @@ std::vector<float> softmax_fixed(const SoftmaxShape& s, std::span<const float> x
     for (uint32_t j = 0; j < s.cols; ++j) yr[j] = soft_exp(ar.sub(xr[j], mx), ar);
     const float sum = canonical_sum(plan, ar, [&](float acc, uint32_t j) { return ar.add(acc, yr[j]); });
     const float inv = soft_reciprocal(sum, ar);
-    for (uint32_t j = 0; j < s.cols; ++j) yr[j] = ar.mul(yr[j], inv);
+    for (uint32_t j = 0; j < s.cols; ++j) yr[j] = soft_divide(yr[j], sum, inv, ar);
   }
   return y;
 }

@@ -27,8 +27,9 @@ vk::DescriptorSet Sequence::allocate_set(const Kernel& kernel) {
     sets_in_pool_ = 0;
   }
   ++sets_in_pool_;
-  sets_.emplace_back(device_.device(), vk::DescriptorSetAllocateInfo(*pools_.back(), *kernel.set_layout));
-  return *sets_.back().front();
+  // Sets are freed with their pool, not one by one.
+  const vk::DescriptorSetLayout layout = *kernel.set_layout;
+  return (*device_.device()).allocateDescriptorSets(vk::DescriptorSetAllocateInfo(*pools_.back(), layout)).front();
 }
 
 void Sequence::dispatch(const Kernel& kernel, std::initializer_list<Binding> bindings, const void* push,

@@ -48,7 +48,6 @@ class Sequence {
   Device& device_;
   vk::raii::CommandBuffer cb_{nullptr};
   std::vector<vk::raii::DescriptorPool> pools_;
-  std::vector<vk::raii::DescriptorSets> sets_;
   uint32_t sets_in_pool_ = 0;
   vk::raii::QueryPool queries_{nullptr};
   uint32_t query_capacity_ = 0;
