@@ -1,5 +1,8 @@
 // The lockstep command line: devices, demo (the op suite on a device), opsuite (the same as JSON).
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -95,6 +98,20 @@ std::string hexbits(float f) {
   return b;
 }
 
+// Raw little-endian float32 outputs, one file per run: <op>__<case>__<mode with / as _>.f32
+void dump_outputs(const std::vector<conformance::OpRun>& runs, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  for (const auto& r : runs) {
+    if (r.refused) continue;
+    std::string mode = describe(r.mode);
+    std::replace(mode.begin(), mode.end(), '/', '_');
+    const std::string path = dir + "/" + r.op + "__" + r.case_name + "__" + mode + ".f32";
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(r.output.data()), static_cast<std::streamsize>(r.output.size() * 4));
+    if (!out) throw std::runtime_error("cannot write " + path);
+  }
+}
+
 int cmd_devices(Context& ctx, const std::string& spec, bool as_json) {
   json all = json::array();
   for (uint32_t i : ctx.select(spec)) {
@@ -111,14 +128,16 @@ int cmd_devices(Context& ctx, const std::string& spec, bool as_json) {
   return 0;
 }
 
-int cmd_opsuite(Context& ctx, const std::string& spec, const std::string& op, bool as_json) {
+int cmd_opsuite(Context& ctx, const std::string& spec, const std::string& op, bool as_json, const std::string& dump_dir) {
   int failures = 0;
   json out = json::array();
   for (uint32_t i : ctx.select(spec)) {
     Device d(ctx, i);
     conformance::SuiteOptions opt;
     opt.op_filter = op;
+    opt.keep_outputs = !dump_dir.empty();
     const auto runs = conformance::run_op_suite(d, opt);
+    if (!dump_dir.empty()) dump_outputs(runs, dump_dir + "/device" + std::to_string(i));
     json runs_json = json::array();
     for (const auto& r : runs) {
       runs_json.push_back(run_json(r));
@@ -199,8 +218,9 @@ int main(int argc, char** argv) {
   demo->add_option("--op", demo_op, "only this op");
 
   auto* suite = app.add_subcommand("opsuite", "the op suite as JSON (hashes of every output)");
-  std::string suite_op;
+  std::string suite_op, dump_dir;
   suite->add_option("--op", suite_op, "only this op");
+  suite->add_option("--dump", dump_dir, "also write every output as raw float32 under DIR/device<N>/");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -209,8 +229,8 @@ int main(int argc, char** argv) {
     Context ctx(co);
     int rc = 0;
     if (*devices) rc = cmd_devices(ctx, device_spec, devices_json);
-    else if (*suite) rc = cmd_opsuite(ctx, device_spec, suite_op, true);
-    else rc = cmd_opsuite(ctx, device_spec, demo_op, false);  // demo is the default
+    else if (*suite) rc = cmd_opsuite(ctx, device_spec, suite_op, true, dump_dir);
+    else rc = cmd_opsuite(ctx, device_spec, demo_op, false, "");  // demo is the default
     if (ctx.validation_log().errors > 0) {
       std::fprintf(stderr, "lockstep: %u Vulkan validation error(s)\n", ctx.validation_log().errors.load());
       rc = rc ? rc : 3;

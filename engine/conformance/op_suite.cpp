@@ -248,6 +248,8 @@ std::vector<CaseDef> build_cases(uint64_t seed) {
   add_dense(c, seed, "1000x37_relu_batch3", {3, 1000, 37, true, true}, large_x);
   add_dense(c, seed, "45x13_narrow_tree", {1, 45, 13, true, false});
   add_dense(c, seed, "17x9_one_slice_nobias", {1, 17, 9, false, false});
+  add_dense(c, seed, "3x5_tree_of_4", {2, 3, 5, true, false});
+  add_dense(c, seed, "1x4_tree_of_1", {3, 1, 4, true, true});
   add_dense(c, seed, "4099x21_long", {2, 4099, 21, true, false});
   add_dense(c, seed, "300x50_split_weights", {2, 300, 50, true, true}, {}, {0.5f}, 16 * 1200);
   add_dense(c, seed, "200x6_denormal_sums", {1, 200, 6, false, false}, tiny, tiny);
