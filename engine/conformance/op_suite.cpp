@@ -88,7 +88,7 @@ void add_conv(std::vector<CaseDef>& cases, uint64_t seed, std::string name, Conv
     return ref::conv2d_fixed(s, ref::flush_for(m, x), ref::flush_for(m, w), ref::flush_for(m, b), m);
   };
   c.oracle = [=](const NumericMode& m) {
-    return ref::conv2d_oracle(s, ref::flush_for(m, x), ref::flush_for(m, w), ref::flush_for(m, b));
+    return ref::conv2d_oracle(s, ref::widen(ref::flush_for(m, x)), ref::flush_for(m, w), ref::flush_for(m, b));
   };
   cases.push_back(std::move(c));
 }
@@ -124,7 +124,7 @@ void add_dense(std::vector<CaseDef>& cases, uint64_t seed, std::string name, Den
     return ref::dense_fixed(s, ref::flush_for(m, x), ref::flush_for(m, w), ref::flush_for(m, b), m);
   };
   c.oracle = [=](const NumericMode& m) {
-    return ref::dense_oracle(s, ref::flush_for(m, x), ref::flush_for(m, w), ref::flush_for(m, b));
+    return ref::dense_oracle(s, ref::widen(ref::flush_for(m, x)), ref::flush_for(m, w), ref::flush_for(m, b));
   };
   cases.push_back(std::move(c));
 }
@@ -142,7 +142,7 @@ void add_pool(std::vector<CaseDef>& cases, uint64_t seed, std::string name, Pool
     return run_sequence(d, s.output_elements(), [&](Sequence& q, const Buffer& y) { op.record(q, xb, y); });
   };
   c.reference = [=](const NumericMode& m) { return ref::pool2d_fixed(s, ref::flush_for(m, x), m); };
-  c.oracle = [=](const NumericMode& m) { return ref::pool2d_oracle(s, ref::flush_for(m, x)); };
+  c.oracle = [=](const NumericMode& m) { return ref::pool2d_oracle(s, ref::widen(ref::flush_for(m, x))); };
   cases.push_back(std::move(c));
 }
 
@@ -159,7 +159,7 @@ void add_gap(std::vector<CaseDef>& cases, uint64_t seed, std::string name, Globa
     return run_sequence(d, s.output_elements(), [&](Sequence& q, const Buffer& y) { op.record(q, xb, y); });
   };
   c.reference = [=](const NumericMode& m) { return ref::global_avg_pool_fixed(s, ref::flush_for(m, x), m); };
-  c.oracle = [=](const NumericMode& m) { return ref::global_avg_pool_oracle(s, ref::flush_for(m, x)); };
+  c.oracle = [=](const NumericMode& m) { return ref::global_avg_pool_oracle(s, ref::widen(ref::flush_for(m, x))); };
   cases.push_back(std::move(c));
 }
 
@@ -178,7 +178,7 @@ void add_eltwise(std::vector<CaseDef>& cases, uint64_t seed, std::string name, E
     return run_sequence(d, s.count, [&](Sequence& q, const Buffer& y) { op.record(q, ab, add ? bb : ab, y); });
   };
   c.reference = [=](const NumericMode& m) { return ref::eltwise_fixed(s, ref::flush_for(m, a), ref::flush_for(m, b), m); };
-  c.oracle = [=](const NumericMode& m) { return ref::eltwise_oracle(s, ref::flush_for(m, a), ref::flush_for(m, b)); };
+  c.oracle = [=](const NumericMode& m) { return ref::eltwise_oracle(s, ref::widen(ref::flush_for(m, a)), ref::widen(ref::flush_for(m, b))); };
   cases.push_back(std::move(c));
 }
 
@@ -195,7 +195,7 @@ void add_softmax(std::vector<CaseDef>& cases, uint64_t seed, std::string name, S
     return run_sequence(d, s.elements(), [&](Sequence& q, const Buffer& y) { op.record(q, xb, y); });
   };
   c.reference = [=](const NumericMode& m) { return ref::softmax_fixed(s, ref::flush_for(m, x), m); };
-  c.oracle = [=](const NumericMode& m) { return ref::softmax_oracle(s, ref::flush_for(m, x)); };
+  c.oracle = [=](const NumericMode& m) { return ref::softmax_oracle(s, ref::widen(ref::flush_for(m, x))); };
   cases.push_back(std::move(c));
 }
 
@@ -212,7 +212,7 @@ void add_dropout(std::vector<CaseDef>& cases, uint64_t seed, std::string name, D
     return run_sequence(d, s.count, [&](Sequence& q, const Buffer& y) { op.record(q, xb, y); });
   };
   c.reference = [=](const NumericMode& m) { return ref::dropout_fixed(s, ref::flush_for(m, x), m); };
-  c.oracle = [=](const NumericMode& m) { return ref::dropout_oracle(s, ref::flush_for(m, x)); };
+  c.oracle = [=](const NumericMode& m) { return ref::dropout_oracle(s, ref::widen(ref::flush_for(m, x))); };
   cases.push_back(std::move(c));
 }
 

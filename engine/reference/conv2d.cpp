@@ -5,8 +5,8 @@ namespace lockstep::ref {
 
 namespace {
 // Calls tap(ci, x_index, w_index) for the valid taps of one output, in canonical order.
-template <class T, class Acc>
-T conv_unit(const Conv2dShape& s, std::span<const float> x, std::span<const float> w, uint32_t n,
+template <class T, class X, class Acc>
+T conv_unit(const Conv2dShape& s, std::span<const X> x, std::span<const float> w, uint32_t n,
             uint32_t co, uint32_t oy, uint32_t ox, uint32_t ci, T acc, Acc&& mac) {
   for (uint32_t ky = 0; ky < s.kh; ++ky) {
     const int64_t iy = int64_t(oy) * s.stride_h - s.pad_top + ky;
@@ -14,7 +14,7 @@ T conv_unit(const Conv2dShape& s, std::span<const float> x, std::span<const floa
     for (uint32_t kx = 0; kx < s.kw; ++kx) {
       const int64_t ix = int64_t(ox) * s.stride_w - s.pad_left + kx;
       if (ix < 0 || ix >= s.w) continue;
-      const float xv = x[((uint64_t(n) * s.c_in + ci) * s.h + iy) * s.w + ix];
+      const X xv = x[((uint64_t(n) * s.c_in + ci) * s.h + iy) * s.w + ix];
       const float wv = w[((uint64_t(co) * s.c_in + ci) * s.kh + ky) * s.kw + kx];
       acc = mac(acc, xv, wv);
     }
@@ -37,7 +37,7 @@ std::vector<float> conv2d_fixed(const Conv2dShape& s, std::span<const float> x, 
       for (uint32_t oy = 0; oy < oh; ++oy)
         for (uint32_t ox = 0; ox < ow; ++ox) {
           float v = canonical_sum(plan, ar, [&](float acc, uint32_t ci) {
-            return conv_unit<float>(s, x, w, n, co, oy, ox, ci, acc, mac);
+            return conv_unit<float, float>(s, x, w, n, co, oy, ox, ci, acc, mac);
           });
           if (s.bias) v = ar.add(v, b[co]);
           if (s.relu) v = FixedArith::relu(v);
@@ -46,19 +46,19 @@ std::vector<float> conv2d_fixed(const Conv2dShape& s, std::span<const float> x, 
   return y;
 }
 
-std::vector<double> conv2d_oracle(const Conv2dShape& s, std::span<const float> x, std::span<const float> w,
+std::vector<double> conv2d_oracle(const Conv2dShape& s, std::span<const double> x, std::span<const float> w,
                                   std::span<const float> b) {
   s.validate();
   const uint32_t oh = s.out_h(), ow = s.out_w();
   std::vector<double> y(s.output_elements());
-  auto mac = [](double acc, float a, float c) { return acc + double(a) * double(c); };
+  auto mac = [](double acc, double a, float c) { return acc + a * double(c); };
   size_t o = 0;
   for (uint32_t n = 0; n < s.n; ++n)
     for (uint32_t co = 0; co < s.c_out; ++co)
       for (uint32_t oy = 0; oy < oh; ++oy)
         for (uint32_t ox = 0; ox < ow; ++ox) {
           double v = 0.0;
-          for (uint32_t ci = 0; ci < s.c_in; ++ci) v = conv_unit<double>(s, x, w, n, co, oy, ox, ci, v, mac);
+          for (uint32_t ci = 0; ci < s.c_in; ++ci) v = conv_unit<double, double>(s, x, w, n, co, oy, ox, ci, v, mac);
           if (s.bias) v += b[co];
           if (s.relu) v = v > 0.0 ? v : 0.0;
           y[o++] = v;

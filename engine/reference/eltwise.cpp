@@ -15,14 +15,16 @@ std::vector<float> eltwise_fixed(const EltwiseShape& s, std::span<const float> a
   return y;
 }
 
-std::vector<double> eltwise_oracle(const EltwiseShape& s, std::span<const float> a, std::span<const float> b) {
+std::vector<double> eltwise_oracle(const EltwiseShape& s, std::span<const double> a, std::span<const double> b) {
   std::vector<double> y(s.count);
   for (uint64_t i = 0; i < s.count; ++i) {
-    double v = b.empty() ? double(a[i]) : double(a[i]) + double(b[i]);
+    double v = b.empty() ? a[i] : a[i] + b[i];
     y[i] = (s.relu || b.empty()) ? (v > 0.0 ? v : 0.0) : v;
   }
   return y;
 }
+
+std::vector<double> widen(std::span<const float> v) { return std::vector<double>(v.begin(), v.end()); }
 
 std::vector<float> flush_for(const NumericMode& m, std::span<const float> v) {
   std::vector<float> out(v.begin(), v.end());

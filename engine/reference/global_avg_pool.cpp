@@ -18,7 +18,7 @@ std::vector<float> global_avg_pool_fixed(const GlobalAvgPoolShape& s, std::span<
   return y;
 }
 
-std::vector<double> global_avg_pool_oracle(const GlobalAvgPoolShape& s, std::span<const float> x) {
+std::vector<double> global_avg_pool_oracle(const GlobalAvgPoolShape& s, std::span<const double> x) {
   s.validate();
   const uint32_t hw = s.h * s.w;
   std::vector<double> y(s.output_elements());

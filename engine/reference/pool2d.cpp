@@ -5,8 +5,8 @@ namespace lockstep::ref {
 
 namespace {
 // Visits the valid taps of one output window in (ky, kx) order: fn(tap_index, value).
-template <class Fn>
-uint32_t for_window(const Pool2dShape& s, std::span<const float> x, uint64_t plane, uint32_t oy,
+template <class X, class Fn>
+uint32_t for_window(const Pool2dShape& s, std::span<const X> x, uint64_t plane, uint32_t oy,
                     uint32_t ox, uint32_t tap_begin, uint32_t tap_end, Fn&& fn) {
   uint32_t valid = 0;
   for (uint32_t t = tap_begin; t < tap_end; ++t) {
@@ -34,7 +34,7 @@ std::vector<float> pool2d_fixed(const Pool2dShape& s, std::span<const float> x, 
         if (s.kind == PoolKind::Max) {
           bool first = true;
           float mx = 0.0f;
-          for_window(s, x, plane, oy, ox, 0, taps, [&](float v) {
+          for_window<float>(s, x, plane, oy, ox, 0, taps, [&](float v) {
             if (first || v > mx) mx = v;
             first = false;
           });
@@ -42,7 +42,7 @@ std::vector<float> pool2d_fixed(const Pool2dShape& s, std::span<const float> x, 
         } else {
           uint32_t valid = 0;
           const float sum = canonical_sum(plan, ar, [&](float acc, uint32_t t) {
-            valid += for_window(s, x, plane, oy, ox, t, t + 1, [&](float v) { acc = ar.add(acc, v); });
+            valid += for_window<float>(s, x, plane, oy, ox, t, t + 1, [&](float v) { acc = ar.add(acc, v); });
             return acc;
           });
           y[o++] = ar.mul(sum, host_reciprocal(s.count_include_pad ? taps : valid));
@@ -51,7 +51,7 @@ std::vector<float> pool2d_fixed(const Pool2dShape& s, std::span<const float> x, 
   return y;
 }
 
-std::vector<double> pool2d_oracle(const Pool2dShape& s, std::span<const float> x) {
+std::vector<double> pool2d_oracle(const Pool2dShape& s, std::span<const double> x) {
   s.validate();
   const uint32_t taps = s.kh * s.kw, oh = s.out_h(), ow = s.out_w();
   std::vector<double> y(s.output_elements());
@@ -60,7 +60,7 @@ std::vector<double> pool2d_oracle(const Pool2dShape& s, std::span<const float> x
     for (uint32_t oy = 0; oy < oh; ++oy)
       for (uint32_t ox = 0; ox < ow; ++ox) {
         double acc = s.kind == PoolKind::Max ? -INFINITY : 0.0;
-        const uint32_t valid = for_window(s, x, plane, oy, ox, 0, taps, [&](float v) {
+        const uint32_t valid = for_window<double>(s, x, plane, oy, ox, 0, taps, [&](double v) {
           acc = s.kind == PoolKind::Max ? (v > acc ? v : acc) : acc + v;
         });
         if (s.kind == PoolKind::Average) acc /= double(s.count_include_pad ? taps : valid);

@@ -23,7 +23,7 @@ std::vector<float> softmax_fixed(const SoftmaxShape& s, std::span<const float> x
   return y;
 }
 
-std::vector<double> softmax_oracle(const SoftmaxShape& s, std::span<const float> x) {
+std::vector<double> softmax_oracle(const SoftmaxShape& s, std::span<const double> x) {
   s.validate();
   std::vector<double> y(s.elements());
   for (uint32_t r = 0; r < s.rows; ++r) {

@@ -18,7 +18,7 @@ TEST(Reference, Conv2dStrideAndAsymmetricPaddingByHand) {
   s.pad_bottom = s.pad_right = 1, s.bias = false;
   const std::vector<float> x{1, 2, 3, 4, 5, 6, 7, 8, 9}, w{1, 1, 1, 1};
   EXPECT_EQ(ref::conv2d_fixed(s, x, w, {}, NumericMode{}), (std::vector<float>{12, 9, 15, 9}));
-  EXPECT_EQ(ref::conv2d_oracle(s, x, w, {}), (std::vector<double>{12, 9, 15, 9}));
+  EXPECT_EQ(ref::conv2d_oracle(s, ref::widen(x), w, {}), (std::vector<double>{12, 9, 15, 9}));
 }
 
 TEST(Reference, DenseFollowsTheBlockedOrder) {
@@ -40,7 +40,7 @@ TEST(Reference, FixedAgreesWithOracle) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(float(i));
   for (size_t i = 0; i < w.size(); ++i) w[i] = std::cos(float(i) * 0.37f);
   const auto y = ref::dense_fixed(s, x, w, b, NumericMode{});
-  const auto o = ref::dense_oracle(s, x, w, b);
+  const auto o = ref::dense_oracle(s, ref::widen(x), w, b);
   for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], o[i], 1e-4 + 1e-5 * std::fabs(o[i]));
 }
 
