@@ -76,6 +76,7 @@ Network vgg(const ModelOptions& o, const std::vector<uint32_t>& convs_per_block,
     }
     net.add(pool("block" + std::to_string(b + 1) + "_pool", LayerKind::MaxPool, 2, 2, 0));
   }
+  if (!o.include_top) return net;
   net.add(simple("flatten", LayerKind::Flatten));
   for (const char* fc : {"fc1", "fc2"}) {
     net.add(dense(fc, 4096));
@@ -131,7 +132,7 @@ Network resnet(const ModelOptions& o, const std::vector<uint32_t>& blocks, bool 
     }
   }
   net.add(simple("avg_pool", LayerKind::GlobalAvgPool));
-  classifier_head(net, o);
+  if (o.include_top) classifier_head(net, o);
   return net;
 }
 
@@ -169,6 +170,8 @@ Network build(const ModelOptions& o) {
     for (const auto& n : architectures()) list += (list.empty() ? "" : ", ") + n;
     throw std::invalid_argument("model '" + a + "' is not one of: " + list);
   }
+  for (Layer& l : net.layers)
+    if (l.kind == LayerKind::BatchNorm) l.epsilon = o.layout == Layout::Keras ? 1.001e-5 : 1e-5;
   net.infer_shapes();
   return net;
 }

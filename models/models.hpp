@@ -21,10 +21,15 @@ struct ModelOptions {
   Layout layout = Layout::Keras;
   uint32_t input_size = 224;      // square input, >= 32
   uint32_t classes = 1000;
+  // false: no classifier — VGG ends at block5_pool, ResNet at avg_pool (global average), as
+  // keras.applications with include_top=False (pooling="avg" for ResNet).
+  bool include_top = true;
 };
 
 std::vector<std::string> architectures();
 // The network without parameters; ends in Dense "predictions" then Softmax "probabilities".
+// BatchNorm epsilon is 1.001e-5 in the Keras layout (keras.applications.resnet) and 1e-5 in
+// the torchvision one.
 // Keras VGG has no dropout; torchvision VGG has Dropout(0.5) after fc1 and fc2.
 // Keras ResNet puts stride 2 on the first 1x1 convolution of a down-sampling block and has
 // biases on its convolutions; torchvision puts the stride on the 3x3 and has no conv biases.

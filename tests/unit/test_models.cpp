@@ -48,6 +48,17 @@ TEST(Models, ResNet50LayoutsDifferOnlyWhereTheStrideSits) {
   EXPECT_EQ(torch.layer("conv5_block3_out").out, (graph::Shape3{2048, 7, 7}));
 }
 
+TEST(Models, WithoutTopAndBatchNormEpsilon) {
+  models::ModelOptions o{"vgg19", models::Layout::Keras, 224};
+  o.include_top = false;
+  EXPECT_EQ(models::build(o).layers.back().name, "block5_pool");
+  o.arch = "resnet50";
+  const auto r = models::build(o);
+  EXPECT_EQ(r.layers.back().name, "avg_pool");
+  EXPECT_DOUBLE_EQ(r.layer("conv1_bn").epsilon, 1.001e-5);
+  EXPECT_DOUBLE_EQ(models::build({"resnet50", models::Layout::Torch}).layer("conv1_bn").epsilon, 1e-5);
+}
+
 TEST(Models, VggDropoutOnlyInTorchLayout) {
   EXPECT_LT(models::build({"vgg19", models::Layout::Keras, 64}).find("fc1_dropout"), 0);
   EXPECT_GE(models::build({"vgg19", models::Layout::Torch, 64}).find("fc1_dropout"), 0);
