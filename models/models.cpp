@@ -148,6 +148,17 @@ double uniform(uint64_t seed, uint32_t param, uint64_t i) {
   return double(r[2]) / 4294967296.0;  // [0, 1)
 }
 
+// A BatchNorm read by an Add that is not the block's projection shortcut ("_0_bn").
+bool feeds_residual_branch(const Network& net, const std::string& bn_name) {
+  if (bn_name.ends_with("_0_bn")) return false;
+  const int index = net.find(bn_name);
+  for (const Layer& l : net.layers)
+    if (l.kind == LayerKind::Add)
+      for (uint32_t in : l.inputs)
+        if (static_cast<int>(in) == index) return true;
+  return false;
+}
+
 }  // namespace
 
 Network build(const ModelOptions& o) {
@@ -186,12 +197,18 @@ void init_synthetic(Network& net, uint64_t seed) {
     const graph::Layer& l = net.layer(name.substr(0, name.rfind('.')));
     if (role == ".weight") {
       const double fan_in = double(count) / double(l.kind == LayerKind::Conv2d ? l.out_channels : l.units);
-      const double std_dev = std::sqrt(2.0 / fan_in);
+      // The classifier as torchvision initialises it (normal, std 0.01), so that the logits
+      // stay in a range where the probabilities are not one-hot.
+      const double std_dev = l.name == "predictions" ? 0.01 : std::sqrt(2.0 / fan_in);
       for (uint64_t i = 0; i < count; ++i) v[i] = static_cast<float>(normal(seed, p, i) * std_dev);
     } else {
-      // bias and beta in [-0.05, 0.05); mean in [-0.1, 0.1); gamma and var in [0.5, 1.5)
-      const double lo = role == ".gamma" || role == ".var" ? 0.5 : role == ".mean" ? -0.1 : -0.05;
-      const double span = role == ".gamma" || role == ".var" ? 1.0 : role == ".mean" ? 0.2 : 0.1;
+      // bias and beta in [-0.05, 0.05); mean in [-0.1, 0.1); gamma and var in [0.5, 1.5), except
+      // the gamma closing a residual branch, in [0.1, 0.3): otherwise every residual add would
+      // double the activations' variance and a deep ResNet's logits would saturate the softmax.
+      const bool closes_branch = role == ".gamma" && feeds_residual_branch(net, l.name);
+      double lo = role == ".gamma" || role == ".var" ? 0.5 : role == ".mean" ? -0.1 : -0.05;
+      double span = role == ".gamma" || role == ".var" ? 1.0 : role == ".mean" ? 0.2 : 0.1;
+      if (closes_branch) lo = 0.1, span = 0.2;
       for (uint64_t i = 0; i < count; ++i) v[i] = static_cast<float>(lo + span * uniform(seed, p, i));
     }
     net.params[name] = std::move(v);

@@ -8,6 +8,7 @@ packages=(
   libvulkan-dev glslang-tools spirv-tools      # Vulkan headers/loader, GLSL -> SPIR-V, spirv-val
   mesa-vulkan-drivers vulkan-validationlayers  # lavapipe (a CPU Vulkan device) and the Khronos validation layer
   libgtest-dev libstb-dev libxxhash-dev nlohmann-json3-dev libcli11-dev
+  python3-numpy python3-pil                    # tests: .npy files read by NumPy, Pillow parity of the resizers
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,71 @@
+// Image decoding (stb_image), PNG/BMP writing, a synthetic test image, and the Keras and
+// torchvision preprocessing presets that turn an image into an NCHW float32 tensor.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lockstep::io {
+
+// 8-bit RGB, row-major, 3 bytes per pixel, no padding.
+struct Image {
+  uint32_t width = 0;
+  uint32_t height = 0;
+  std::vector<uint8_t> rgb;
+};
+
+// Larger headers are refused before any pixel memory is allocated.
+inline constexpr uint32_t kMaxImageSide = 16384;
+inline constexpr uint64_t kMaxImagePixels = uint64_t(1) << 28;
+
+// Decodes PNG, JPEG, BMP or binary PNM (P5/P6) to RGB: alpha dropped, grey expanded,
+// 16-bit samples reduced to their high byte. Errors (missing, empty, not an image, corrupt or
+// truncated, zero or absurd size) throw std::runtime_error naming the file.
+Image load_image(const std::string& path);
+Image decode_image(std::span<const uint8_t> bytes, const std::string& name);
+
+// Lossless writers (for fixtures and debugging), via a temporary file renamed into place.
+void write_png(const std::string& path, const Image& image);
+void write_bmp(const std::string& path, const Image& image);
+
+// Deterministic synthetic RGB image (smooth gradients plus a few shapes) for demos and tests;
+// the same (w, h, seed) gives the same bytes on every platform (integer arithmetic only).
+Image generate_test_image(uint32_t width, uint32_t height, uint64_t seed);
+
+// ---- Preprocessing ---------------------------------------------------------------------
+
+enum class Preprocess {
+  // keras.applications vgg19/resnet50 "caffe" mode: load_img(target_size=(size, size)) with
+  // PIL NEAREST, RGB->BGR, subtract [103.939, 116.779, 123.68] (B, G, R), no scaling.
+  Keras,
+  // torchvision: Resize(shorter side = floor(size * 8 / 7), i.e. 256 for 224) with PIL
+  // BILINEAR, CenterCrop(size), ToTensor (/255), Normalize(mean [0.485, 0.456, 0.406],
+  // std [0.229, 0.224, 0.225]) in RGB order.
+  Torch,
+};
+
+// "keras" or "torch"; anything else throws, listing the accepted names.
+Preprocess parse_preprocess(std::string_view name);
+std::string_view preprocess_name(Preprocess p);
+
+// NCHW [1, 3, size, size] float32. Pixel arithmetic is done in double and rounded once to
+// float, so the result is the same on every platform.
+std::vector<float> preprocess(const Image& image, Preprocess p, uint32_t size = 224);
+
+// Building blocks, exposed for tests.
+// PIL Image.resize(..., NEAREST) and Image.resize(..., BILINEAR) on an 8-bit RGB image.
+Image resize_nearest_pil(const Image& src, uint32_t width, uint32_t height);
+Image resize_bilinear_pil(const Image& src, uint32_t width, uint32_t height);
+Image crop(const Image& src, uint32_t left, uint32_t top, uint32_t width, uint32_t height);
+
+// The torchvision Resize + CenterCrop geometry for an input of width x height.
+struct TorchGeometry {
+  uint32_t resized_width = 0, resized_height = 0;
+  uint32_t crop_left = 0, crop_top = 0;
+};
+TorchGeometry torch_geometry(uint32_t width, uint32_t height, uint32_t size);
+
+}  // namespace lockstep::io
