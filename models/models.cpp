@@ -187,7 +187,9 @@ Network build(const ModelOptions& o) {
   return net;
 }
 
-void init_synthetic(Network& net, uint64_t seed) {
+void init_synthetic(Network& net, uint64_t seed, double input_std) {
+  if (!(input_std > 0.0)) throw std::invalid_argument("input_std must be > 0");
+  bool first_conv = true;
   net.params.clear();
   uint32_t param_index = 0;
   for (const auto& [name, count] : net.expected_params()) {
@@ -199,7 +201,11 @@ void init_synthetic(Network& net, uint64_t seed) {
       const double fan_in = double(count) / double(l.kind == LayerKind::Conv2d ? l.out_channels : l.units);
       // The classifier as torchvision initialises it (normal, std 0.01), so that the logits
       // stay in a range where the probabilities are not one-hot.
-      const double std_dev = l.name == "predictions" ? 0.01 : std::sqrt(2.0 / fan_in);
+      double std_dev = l.name == "predictions" ? 0.01 : std::sqrt(2.0 / fan_in);
+      if (l.kind == LayerKind::Conv2d && first_conv) {
+        std_dev /= input_std;
+        first_conv = false;
+      }
       for (uint64_t i = 0; i < count; ++i) v[i] = static_cast<float>(normal(seed, p, i) * std_dev);
     } else {
       // bias and beta in [-0.05, 0.05); mean in [-0.1, 0.1); gamma and var in [0.5, 1.5), except

@@ -38,6 +38,10 @@ graph::Network build(const ModelOptions& options);
 // He-initialised weights (normal, std sqrt(2 / fan_in)) from Philox keyed by the seed and the
 // parameter's index, biases and BatchNorm statistics small and non-trivial, so that every
 // command works with no file at all and the same seed gives the same bits everywhere.
-void init_synthetic(graph::Network& net, uint64_t seed);
+// `input_std` is the typical spread of the input values: the first convolution's weights are
+// divided by it, as a trained network's are (Keras "caffe" inputs span about +-128, std ~64;
+// torchvision-normalised inputs have std ~1). Without it, caffe-range inputs give logits so
+// large that every synthetic prediction is one-hot.
+void init_synthetic(graph::Network& net, uint64_t seed, double input_std = 1.0);
 
 }  // namespace lockstep::models

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cmd_run.hpp"
 #include "conformance/op_suite.hpp"
 #include "vk/context.hpp"
 #include "vk/device.hpp"
@@ -222,6 +223,27 @@ int main(int argc, char** argv) {
   suite->add_option("--op", suite_op, "only this op");
   suite->add_option("--dump", dump_dir, "also write every output as raw float32 under DIR/device<N>/");
 
+  auto* run = app.add_subcommand("run", "classify images (or .npy tensors) with a VGG or ResNet model, per device");
+  cli::RunOptions ro;
+  run->add_option("--model", ro.model, "vgg11|vgg13|vgg16|vgg19[_bn]|resnet18|resnet34|resnet50|resnet101|resnet152")
+      ->capture_default_str();
+  run->add_option("--layout", ro.layout, "keras or torch (where the stride and the dropout sit)")->capture_default_str();
+  run->add_option("--weights", ro.weights, "random:SEED (synthetic He weights)")->capture_default_str();
+  run->add_option("--preprocess", ro.preprocess, "keras or torch (default: the layout's)");
+  run->add_option("--input-size", ro.input_size, "square input size, >= 32")->capture_default_str();
+  run->add_option("--order", ro.order, "fixed or free")->capture_default_str();
+  run->add_option("--contract", ro.contract, "muladd or fma (fixed order)")->capture_default_str();
+  run->add_option("--denormals", ro.denormals, "preserve or ftz (fixed order)")->capture_default_str();
+  run->add_option("--batch", ro.batch, "inputs per dispatch (default: all inputs at once)");
+  run->add_option("--top", ro.top, "classes to print")->capture_default_str();
+  run->add_option("--save", ro.save, "write outputs to a safetensors result file");
+  run->add_flag("--layers", ro.layers, "with --save: every layer's output too");
+  run->add_flag("--fingerprint", ro.fingerprint, "print a 128-bit hash (XXH3-128) of the output");
+  run->add_flag("--check", ro.check, "compare with the CPU reference (fixed: bit for bit, every layer; free: float64)");
+  run->add_option("--mc-dropout", ro.mc_dropout, "Monte-Carlo dropout: N passes with dropout on, mean and std");
+  run->add_option("--seed", ro.seed, "dropout seed for --mc-dropout")->capture_default_str();
+  run->add_option("inputs", ro.inputs, "images (PNG, JPEG, BMP, PNM) or .npy tensors; none: a generated image");
+
   CLI11_PARSE(app, argc, argv);
   try {
     ContextOptions co;
@@ -229,6 +251,10 @@ int main(int argc, char** argv) {
     Context ctx(co);
     int rc = 0;
     if (*devices) rc = cmd_devices(ctx, device_spec, devices_json);
+    else if (*run) {
+      ro.device = device_spec;
+      rc = cli::run(ctx, ro);
+    }
     else if (*suite) rc = cmd_opsuite(ctx, device_spec, suite_op, true, dump_dir);
     else rc = cmd_opsuite(ctx, device_spec, demo_op, false, "");  // demo is the default
     if (ctx.validation_log().errors > 0) {
