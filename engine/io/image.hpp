@@ -51,8 +51,9 @@ enum class Preprocess {
 Preprocess parse_preprocess(std::string_view name);
 std::string_view preprocess_name(Preprocess p);
 
-// NCHW [1, 3, size, size] float32. Pixel arithmetic is done in double and rounded once to
-// float, so the result is the same on every platform.
+// NCHW [1, 3, size, size] float32, bit for bit what the framework computes: the normalisation
+// repeats Keras' (NumPy) and torchvision's (PyTorch CPU) float32 steps in their order, each
+// rounded to float32 (see preprocess.cpp for the sources).
 std::vector<float> preprocess(const Image& image, Preprocess p, uint32_t size = 224);
 
 // Building blocks, exposed for tests.

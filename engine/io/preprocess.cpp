@@ -1,18 +1,46 @@
-// Keras and torchvision preprocessing, reproducing what PIL does to the 8-bit pixels.
+// Keras and torchvision preprocessing, reproducing what PIL does to the 8-bit pixels and what
+// NumPy / PyTorch then do to the floats, bit for bit.
 //
 // Both frameworks resize with Pillow. The two resamplers below follow Pillow's C source
 // (src/libImaging/Geometry.c and Resample.c, read from python-pillow/Pillow) operation for
 // operation, and were checked bit for bit against Pillow 9.4 (Debian 12 python3-pil) by the
-// PilParity tests. What differs from the frameworks on purpose: they normalise in float32,
-// one rounding per step; here each value is computed in double and rounded once, which can
-// differ from their tensors in the last bit of some values.
+// PilParity tests.
+//
+// The normalisation repeats the frameworks' float32 steps in the same order, each one rounded
+// to float32 as theirs is (no double intermediate; the build has -ffp-contract=off so no step
+// is fused). Sources read:
+//  - Keras: keras/src/applications/imagenet_utils.py (keras-team/keras),
+//    _preprocess_numpy_input(), mode "caffe", channels_last; keras_applications and tf.keras
+//    have the same code. img_to_array() gives float32 (backend.floatx()), x = x[..., ::-1]
+//    (RGB -> BGR), then `x[..., c] -= mean[c]` with mean = [103.939, 116.779, 123.68] and no
+//    division (std is None). NumPy evaluates a float32 array minus a Python float in float32:
+//    the scalar is cast to float32 first, under value-based casting (NumPy 1.x) and under
+//    NEP 50 (NumPy 2) alike (checked with NumPy 1.24, NEP 50 through its
+//    np._set_promotion_state("weak")). So out = float32(v) - float32(mean).
+//    (Keras' tensor path, x += convert_to_tensor(-np.array(mean), float32), should give the
+//    same bits, since float32(-m) = -float32(m) and x + -y = x - y; not tested here.)
+//  - torchvision: transforms/functional.py (pytorch/vision) to_tensor(): uint8 CHW tensor
+//    `.to(dtype=torch.float32).div(255)`, then normalize(): mean and std become float32 tensors
+//    (torch.as_tensor(..., dtype=tensor.dtype)) and `tensor.sub_(mean).div_(std)`. PyTorch's
+//    CPU kernels (pytorch/pytorch aten/src/ATen/native/cpu/BinaryOpsKernel.cpp,
+//    div_true_kernel) divide float32 by float32 as a / b (no reciprocal; the scalar 255 becomes
+//    255.0f); sub_ is add with alpha -1 (aten/src/ATen/native/ufunc/add.h: self + alpha *
+//    other, vectorised as fmadd), and -1 * mean is exact, so it is one rounded a - b.
+//    So out = (float32(v) / 255f - float32(mean)) / float32(std), rounded after each step.
+//    (On CUDA, div by the CPU scalar 255 is done as a multiply by 1/255 and can differ; ToTensor
+//    runs on the CPU in a normal data pipeline.)
 #include "io/image.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <stdexcept>
 
 namespace lockstep::io {
+
+// Each float operation must round to float32 (not to x87 extended precision) for the
+// normalisation to match NumPy and PyTorch.
+static_assert(FLT_EVAL_METHOD == 0, "float arithmetic must be evaluated in float");
 
 namespace {
 
@@ -209,21 +237,30 @@ std::vector<float> preprocess(const Image& image, Preprocess p, uint32_t size) {
 
   if (p == Preprocess::Keras) {
     const Image r = resize_nearest_pil(image, size, size);
-    static constexpr double mean_bgr[3] = {103.939, 116.779, 123.68};
+    // The Python floats, cast to float32 as NumPy casts them (from the double, not from the
+    // decimal text).
+    const float mean_bgr[3] = {float(103.939), float(116.779), float(123.68)};
     for (int c = 0; c < 3; ++c)  // output channel c is BGR; source channel 2 - c is RGB
-      for (size_t i = 0; i < plane; ++i)
-        out[c * plane + i] = float(double(r.rgb[i * 3 + (2 - c)]) - mean_bgr[c]);
+      for (size_t i = 0; i < plane; ++i) {
+        const float v = float(r.rgb[i * 3 + (2 - c)]);  // img_to_array: exact
+        out[c * plane + i] = v - mean_bgr[c];            // x[..., c] -= mean[c], in float32
+      }
     return out;
   }
 
   const TorchGeometry g = torch_geometry(image.width, image.height, size);
   const Image r = crop(resize_bilinear_pil(image, g.resized_width, g.resized_height), g.crop_left,
                        g.crop_top, size, size);
-  static constexpr double mean[3] = {0.485, 0.456, 0.406};
-  static constexpr double stddev[3] = {0.229, 0.224, 0.225};
+  // torch.as_tensor(mean/std, dtype=float32): each Python float (double) cast to float32.
+  const float mean[3] = {float(0.485), float(0.456), float(0.406)};
+  const float stddev[3] = {float(0.229), float(0.224), float(0.225)};
   for (int c = 0; c < 3; ++c)
-    for (size_t i = 0; i < plane; ++i)
-      out[c * plane + i] = float((double(r.rgb[i * 3 + c]) / 255.0 - mean[c]) / stddev[c]);
+    for (size_t i = 0; i < plane; ++i) {
+      const float v = float(r.rgb[i * 3 + c]);   // uint8 -> float32: exact
+      const float scaled = v / 255.0f;           // ToTensor: .div(255)
+      const float centred = scaled - mean[c];    // Normalize: .sub_(mean)
+      out[c * plane + i] = centred / stddev[c];  //            .div_(std)
+    }
   return out;
 }
 

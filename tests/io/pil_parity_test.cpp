@@ -1,15 +1,21 @@
 // Cross-check against the real thing: Pillow resizes the same PNGs the way Keras' load_img and
-// torchvision's Resize/CenterCrop do, NumPy does the normalisation, and the results must match
-// lockstep's bit for bit. Runs only where python3 has numpy and PIL (Debian: python3-numpy,
-// python3-pil); Keras and torch themselves are not needed, their steps are spelled out below.
+// torchvision's Resize/CenterCrop do, NumPy float32 repeats the frameworks' arithmetic step by
+// step, and lockstep's tensors must match bit for bit. Runs only where python3 has numpy and
+// PIL (Debian: python3-numpy, python3-pil); Keras and torch themselves are not needed, their
+// steps are spelled out below from their source:
+//  - Keras: utils.load_img (PIL NEAREST), img_to_array (np.asarray(img, dtype=float32)), and
+//    applications/imagenet_utils.py _preprocess_numpy_input mode "caffe": x[..., ::-1], then
+//    x[..., c] -= mean[c] with Python floats: exactly the same NumPy code runs here.
+//  - torchvision: Resize (PIL BILINEAR), CenterCrop, to_tensor (.to(float32).div(255)) and
+//    normalize (mean, std as float32 tensors; sub_(mean).div_(std)). PyTorch's CPU float32
+//    sub and div round once per element as NumPy float32 does, so NumPy stands in for torch.
 #include "io/image.hpp"
 #include "io/npy.hpp"
 
 #include "test_util.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace lockstep::io {
 namespace {
@@ -17,21 +23,23 @@ namespace {
 constexpr const char* kScript = R"(import sys, numpy as np
 from PIL import Image
 d, size, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-mean_bgr = np.array([103.939, 116.779, 123.68])
-mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
-def save(name, a):  # HWC -> NCHW float32
-    np.save(f'{d}/{name}.npy', np.ascontiguousarray(a.transpose(2, 0, 1)[None]).astype(np.float32))
+def save(name, a, hwc=True):  # -> NCHW; float32 tensors must already be float32
+    if a.dtype != np.uint8: assert a.dtype == np.float32, (name, a.dtype)
+    a = a.transpose(2, 0, 1) if hwc else a
+    np.save(f'{d}/{name}.npy', np.ascontiguousarray(a[None]).astype(np.float32))
 for n in names:
     im = Image.open(f'{d}/{n}.png').convert('RGB')
     # keras.utils.load_img(target_size=(size, size)), interpolation='nearest'
     k = im if im.size == (size, size) else im.resize((size, size), Image.NEAREST)
-    k = np.asarray(k)
-    save(n + '.keras_u8', k)
-    x = k.astype(np.float32)[..., ::-1].copy()  # img_to_array, then caffe mode: RGB -> BGR
-    for c in range(3):
-        x[..., c] -= mean_bgr[c]  # float32 arithmetic, as Keras does
-    save(n + '.keras_f32', x)
-    save(n + '.keras_f64', (k[..., ::-1].astype(np.float64) - mean_bgr).astype(np.float32))
+    save(n + '.keras_u8', np.asarray(k))
+    x = np.asarray(k, dtype=np.float32)  # img_to_array, backend.floatx() = float32
+    # imagenet_utils._preprocess_numpy_input(mode='caffe', data_format='channels_last'):
+    x = x[..., ::-1]  # 'RGB'->'BGR'
+    mean = [103.939, 116.779, 123.68]
+    x[..., 0] -= mean[0]
+    x[..., 1] -= mean[1]
+    x[..., 2] -= mean[2]
+    save(n + '.keras', x)
     # torchvision Resize(size * 8 // 7) on a PIL image, then CenterCrop(size)
     w, h = im.size
     short, long = (w, h) if w <= h else (h, w)
@@ -41,10 +49,14 @@ for n in names:
     save(n + '.torch_resized_u8', np.asarray(r))
     top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
     t = np.asarray(r.crop((left, top, left + size, top + size)))
-    y = t.astype(np.float32) / np.float32(255)  # ToTensor, then Normalize, in float32
-    y = (y - mean.astype(np.float32)) / std.astype(np.float32)
-    save(n + '.torch_f32', y)
-    save(n + '.torch_f64', ((t.astype(np.float64) / 255.0 - mean) / std).astype(np.float32))
+    # to_tensor: HWC -> CHW, img.to(dtype=torch.float32).div(255)
+    y = t.transpose(2, 0, 1).astype(np.float32) / np.float32(255)
+    # normalize: torch.as_tensor(mean/std, dtype=float32).view(-1, 1, 1); sub_(mean).div_(std)
+    m = np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(-1, 1, 1)
+    s = np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(-1, 1, 1)
+    y -= m
+    y /= s
+    save(n + '.torch', y, hwc=False)
 )";
 
 Image noise_image(uint32_t w, uint32_t h, uint32_t seed) {
@@ -93,45 +105,64 @@ TEST(PilParity, ResizeAndPresetsMatchPillowAndNumpy) {
   }
   ASSERT_TRUE(test::run_python(*python, dir.path("parity.py"), dir.path("") + " 224" + names));
 
-  // Per preset (keras, torch): values that differ from the float32 emulation, largest gap.
-  size_t f32_differences[2] = {0, 0}, values[2] = {0, 0};
-  float max_f32_gap[2] = {0, 0};
+  // Per preset (keras, torch): values compared, values that differ in any bit, and values where
+  // the old double-then-round-once formula would differ (to show the comparison can fail).
+  size_t values[2] = {0, 0}, differences[2] = {0, 0}, double_formula_differs[2] = {0, 0};
+  static constexpr double mean_bgr[3] = {103.939, 116.779, 123.68};
+  static constexpr double mean[3] = {0.485, 0.456, 0.406}, stddev[3] = {0.229, 0.224, 0.225};
   for (const Input& in : inputs) {
     SCOPED_TRACE(in.name);
-    auto load = [&](const std::string& what) { return read_npy(dir.path(in.name + what + ".npy")); };
+    auto load = [&](const std::string& what) {
+      return read_npy(dir.path(in.name + what + ".npy"));
+    };
     // Pixels after each resize: exact.
-    EXPECT_EQ(resize_nearest_pil(in.image, 224, 224).rgb, as_bytes(load(".keras_u8")));
+    const Image keras_pixels = resize_nearest_pil(in.image, 224, 224);
+    EXPECT_EQ(keras_pixels.rgb, as_bytes(load(".keras_u8")));
     const TorchGeometry g = torch_geometry(in.image.width, in.image.height, 224);
-    EXPECT_EQ(resize_bilinear_pil(in.image, g.resized_width, g.resized_height).rgb,
-              as_bytes(load(".torch_resized_u8")));
-    // Tensors: bit for bit against the double-then-round reference, and close to the
-    // frameworks' own float32 arithmetic.
+    const Image resized = resize_bilinear_pil(in.image, g.resized_width, g.resized_height);
+    EXPECT_EQ(resized.rgb, as_bytes(load(".torch_resized_u8")));
+    const Image torch_pixels = crop(resized, g.crop_left, g.crop_top, 224, 224);
+    // Tensors: bit for bit against the frameworks' float32 steps.
     for (Preprocess p : {Preprocess::Keras, Preprocess::Torch}) {
       const int k = p == Preprocess::Keras ? 0 : 1;
       const std::string base = k == 0 ? ".keras" : ".torch";
       const std::vector<float> ours = preprocess(in.image, p, 224);
-      const NpyArray f64 = load(base + "_f64"), f32 = load(base + "_f32");
-      EXPECT_EQ(f64.shape, (std::vector<uint64_t>{1, 3, 224, 224}));
-      EXPECT_TRUE(ours == f64.data) << base << ": differs from the double-precision reference";
-      ASSERT_EQ(ours.size(), f32.data.size());
+      const NpyArray ref = load(base);
+      EXPECT_FALSE(ref.converted_from_f64);
+      EXPECT_EQ(ref.shape, (std::vector<uint64_t>{1, 3, 224, 224}));
+      ASSERT_EQ(ours.size(), ref.data.size());
+      EXPECT_EQ(std::memcmp(ours.data(), ref.data.data(), ours.size() * sizeof(float)), 0)
+          << base << ": not bit for bit the framework's float32 result";
+      const size_t plane = 224 * 224;
+      size_t shown = 0;
       for (size_t i = 0; i < ours.size(); ++i) {
-        const float gap = std::fabs(ours[i] - f32.data[i]);
-        f32_differences[k] += gap != 0;
-        max_f32_gap[k] = std::max(max_f32_gap[k], gap);
+        uint32_t a, b;
+        std::memcpy(&a, &ours[i], 4);
+        std::memcpy(&b, &ref.data[i], 4);
+        if (a != b) {
+          ++differences[k];
+          if (shown++ < 5)
+            ADD_FAILURE() << base << " value " << i << ": " << ours[i] << " (0x" << std::hex
+                          << a << ") vs numpy " << ref.data[i] << " (0x" << b << ")"
+                          << std::dec;
+        }
+        const size_t c = i / plane, px = i % plane;
+        const float old = k == 0 ? float(keras_pixels.rgb[px * 3 + (2 - c)] - mean_bgr[c])
+                                 : float((torch_pixels.rgb[px * 3 + c] / 255.0 - mean[c]) /
+                                         stddev[c]);
+        double_formula_differs[k] += old != ref.data[i];
       }
       values[k] += ours.size();
     }
   }
-  // Float32 step-by-step arithmetic rounds differently. Keras subtracts float32(103.939) etc.,
-  // itself up to 3.8e-6 off, from values up to 255: at most that plus one ulp (1.5e-5) apart.
-  // torchvision's three float32 roundings on values below 3 stay within a few ulps (2.4e-7).
-  EXPECT_LE(max_f32_gap[0], 2e-5f);
-  EXPECT_LE(max_f32_gap[1], 1e-6f);
-  for (int k = 0; k < 2; ++k)
-    std::printf("[ PilParity ] %s: %zu of %zu values differ from the framework's float32 "
-                "arithmetic, by at most %g\n",
-                k == 0 ? "keras" : "torch", f32_differences[k], values[k],
-                double(max_f32_gap[k]));
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_EQ(differences[k], 0u);
+    EXPECT_GT(double_formula_differs[k], 0u) << "the check would not tell the formulas apart";
+    std::printf("[ PilParity ] %s: %zu values compared over %zu images, %zu differ from NumPy's "
+                "float32 emulation of the framework (double rounded once would differ on %zu)\n",
+                k == 0 ? "keras" : "torch", values[k], inputs.size(), differences[k],
+                double_formula_differs[k]);
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include "test_util.hpp"
 
+#include <cstring>
+
 namespace lockstep::io {
 namespace {
 
@@ -56,31 +58,61 @@ TEST(KerasResize, NearestIndexMapping) {
             (std::vector<uint8_t>{7, 7, 8, 8, 8, 9, 9}));
 }
 
+// The frameworks' float32 constants: each Python float (a double) cast to float32, as NumPy
+// and torch.as_tensor do. Exact decimal values of those floats.
+TEST(Preprocess, Float32ConstantsAsTheFrameworksRoundThem) {
+  EXPECT_EQ(float(103.939), 103.93900299072265625f);
+  EXPECT_EQ(float(116.779), 116.77899932861328125f);
+  EXPECT_EQ(float(123.68), 123.68000030517578125f);
+  EXPECT_EQ(float(0.485), 0.48500001430511474609375f);
+  EXPECT_EQ(float(0.229), 0.2290000021457672119140625f);
+  EXPECT_EQ(float(0.224), 0.2240000069141387939453125f);
+  EXPECT_EQ(float(0.225), 0.2249999940395355224609375f);
+}
+
 // 2x2 image to 4x4: every source pixel becomes a 2x2 block; channels come out B, G, R with
-// the caffe means subtracted and no scaling.
-TEST(KerasPreprocess, TinyImageExactValues) {
-  const Image im{2, 2, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120}};
+// the caffe means subtracted and no scaling. Keras subtracts in float32: v - float32(mean).
+// For an integer v with |v - mean| < 128 that difference is a multiple of 2^-17 below 2^7,
+// so float32 holds it exactly and the expected values are plain decimal subtractions of the
+// constants above. Double arithmetic rounded once gives a different float for some of them
+// (64 - 103.939: -39.93900299072265625 in float32 steps, -39.938999176025390625 in double
+// rounded once).
+TEST(KerasPreprocess, TinyImageExactFloat32Values) {
+  // Pixels (R, G, B): (10, 20, 64), (40, 110, 60), (120, 80, 90), (100, 200, 120).
+  const Image im{2, 2, {10, 20, 64, 40, 110, 60, 120, 80, 90, 100, 200, 120}};
   const std::vector<float> t = preprocess(im, Preprocess::Keras, 4);
   ASSERT_EQ(t.size(), 3u * 16u);
-  const double mean_bgr[3] = {103.939, 116.779, 123.68};
+  // expect[c][src]: channel c in BGR order, source pixel src.
+  const float expect[3][4] = {
+      {64 - 103.93900299072265625f, 60 - 103.93900299072265625f, 90 - 103.93900299072265625f,
+       120 - 103.93900299072265625f},
+      {20 - 116.77899932861328125f, 110 - 116.77899932861328125f, 80 - 116.77899932861328125f,
+       200 - 116.77899932861328125f},
+      {10 - 123.68000030517578125f, 40 - 123.68000030517578125f, 120 - 123.68000030517578125f,
+       100 - 123.68000030517578125f}};
+  // The same written out (each subtraction above is exact, see the comment).
+  EXPECT_EQ(expect[0][0], -39.93900299072265625f);
+  EXPECT_EQ(expect[1][1], -6.77899932861328125f);
+  EXPECT_EQ(expect[1][3], 83.22100067138671875f);
+  EXPECT_EQ(expect[2][2], -3.68000030517578125f);
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < 4; ++y)
       for (int x = 0; x < 4; ++x) {
         const int src = (y / 2) * 2 + (x / 2);
-        const uint8_t v = im.rgb[src * 3 + (2 - c)];  // BGR: channel 0 is blue
-        EXPECT_EQ(t[c * 16 + y * 4 + x], float(double(v) - mean_bgr[c])) << c << y << x;
+        EXPECT_EQ(t[c * 16 + y * 4 + x], expect[c][src]) << c << y << x;
       }
-  // The same by hand for three entries: top-left B = 30 - 103.939, G = 20 - 116.779,
-  // bottom-right R = 100 - 123.68.
-  EXPECT_FLOAT_EQ(t[0], -73.939f);
-  EXPECT_FLOAT_EQ(t[16], -96.779f);
-  EXPECT_FLOAT_EQ(t[32 + 15], -23.68f);
+  // These three would come out one float lower or higher with double arithmetic rounded once,
+  // which is what the frameworks do not do.
+  EXPECT_NE(expect[0][0], float(64 - 103.939));
+  EXPECT_NE(expect[1][1], float(110 - 116.779));
+  EXPECT_NE(expect[2][2], float(120 - 123.68));
 }
 
 TEST(KerasPreprocess, SameSizeIsNotResampled) {
   const Image im = generate_test_image(8, 8, 9);
   const std::vector<float> t = preprocess(im, Preprocess::Keras, 8);
-  for (size_t i = 0; i < 64; ++i) EXPECT_EQ(t[i], float(double(im.rgb[i * 3 + 2]) - 103.939));
+  for (size_t i = 0; i < 64; ++i)
+    EXPECT_EQ(t[i], float(im.rgb[i * 3 + 2]) - 103.93900299072265625f);
 }
 
 TEST(TorchGeometry, ShorterSideTo256ThenCentreCrop) {
@@ -134,9 +166,11 @@ TEST(TorchResize, RoundsBetweenPasses) {
 
 // A constant image stays exactly constant through the resize, so every output value is the
 // normalised constant: checks crop size, channel order (RGB) and normalisation.
-TEST(TorchPreprocess, ConstantColourImage) {
-  const Image im{300, 200, std::vector<uint8_t>(300 * 200 * 3)};
-  Image c = im;
+// torchvision rounds to float32 after each of ToTensor's /255, Normalize's -mean and /std;
+// every intermediate is written out below (as NumPy float32 computes it). All three outputs
+// differ in the last bit from the same formula evaluated in double and rounded once.
+TEST(TorchPreprocess, ConstantColourImageExactFloat32Steps) {
+  Image c{300, 200, std::vector<uint8_t>(300 * 200 * 3)};
   for (size_t i = 0; i < c.rgb.size(); i += 3) {
     c.rgb[i] = 200;
     c.rgb[i + 1] = 100;
@@ -152,14 +186,30 @@ TEST(TorchPreprocess, ConstantColourImage) {
     ASSERT_EQ((std::vector<uint8_t>{resized.rgb[i], resized.rgb[i + 1], resized.rgb[i + 2]}),
               (std::vector<uint8_t>{200, 100, 50}));
 
+  // 200/255 = 0.78431372549..., nearest float 0x1.919192p-1; minus float(0.485) is
+  // 0x1.327f4cp-2 (exact); divided by float(0.229) rounds to 0x1.4e9a9ep+0 = 1.30704677...
+  const float scaled[3] = {0x1.919192p-1f, 0x1.919192p-2f, 0x1.919192p-3f};
+  const float centred[3] = {0x1.327f4cp-2f, -0x1.05806p-4f, -0x1.adeb5ap-3f};
+  const float expect[3] = {0x1.4e9a9ep+0f, -0x1.23dab4p-2f, -0x1.ddb02cp-1f};
+  const float mean[3] = {0.48500001430511474609375f, 0.4560000002384185791015625f,
+                         0.4059999883174896240234375f};
+  const float stddev[3] = {0.2290000021457672119140625f, 0.2240000069141387939453125f,
+                           0.2249999940395355224609375f};
+  const uint8_t v[3] = {200, 100, 50};
+  for (int ch = 0; ch < 3; ++ch) {  // the literals are the float32 steps
+    EXPECT_EQ(float(v[ch]) / 255.0f, scaled[ch]) << ch;
+    EXPECT_EQ(scaled[ch] - mean[ch], centred[ch]) << ch;
+    EXPECT_EQ(centred[ch] / stddev[ch], expect[ch]) << ch;
+  }
+  const double mean64[3] = {0.485, 0.456, 0.406}, std64[3] = {0.229, 0.224, 0.225};
+  for (int ch = 0; ch < 3; ++ch)
+    EXPECT_NE(expect[ch], float((v[ch] / 255.0 - mean64[ch]) / std64[ch])) << ch;
+
   const std::vector<float> t = preprocess(c, Preprocess::Torch);
   ASSERT_EQ(t.size(), 3u * 224u * 224u);
-  const float expect[3] = {float((200 / 255.0 - 0.485) / 0.229),
-                           float((100 / 255.0 - 0.456) / 0.224),
-                           float((50 / 255.0 - 0.406) / 0.225)};
   for (int ch = 0; ch < 3; ++ch)
     for (size_t i = 0; i < 224u * 224u; ++i) ASSERT_EQ(t[ch * 224 * 224 + i], expect[ch]) << ch;
-  EXPECT_NEAR(expect[0], 1.30705, 1e-5);  // by hand: (0.784314 - 0.485) / 0.229
+  EXPECT_NEAR(expect[0], 1.30705, 1e-5);   // by hand: (0.784314 - 0.485) / 0.229
   EXPECT_NEAR(expect[2], -0.93299, 1e-5);  // (0.196078 - 0.406) / 0.225
 }
 
@@ -173,9 +223,48 @@ TEST(TorchPreprocess, CropIsCentred) {
   set(16 + 223, 38 + 223, 51);  // bottom-right of the crop
   set(15, 38, 99);              // just outside
   const std::vector<float> t = preprocess(im, Preprocess::Torch);
-  EXPECT_EQ(t[0], float((1.0 - 0.485) / 0.229));
-  EXPECT_EQ(t[224 * 224 - 1], float((51 / 255.0 - 0.485) / 0.229));
-  for (size_t i = 1; i + 1 < 224u * 224u; ++i) ASSERT_EQ(t[i], float(-0.485 / 0.229)) << i;
+  // 255/255 = 1: (1 - float(0.485)) / float(0.229). 51/255 rounds to float(0.2) =
+  // 0x1.99999ap-3, and the result is 0x1.3e9a48p+0 in float32 steps (double: ...46p+0).
+  // 0: -float(0.485) / float(0.229).
+  EXPECT_EQ(t[0], 0x1.1fdc3ap+1f);
+  EXPECT_EQ(t[224 * 224 - 1], -0x1.3e9a48p+0f);
+  for (size_t i = 1; i + 1 < 224u * 224u; ++i) ASSERT_EQ(t[i], -0x1.0f177ap+1f) << i;
+}
+
+// Every uint8 value in every channel through both presets, with no resampling (a 224x224
+// Keras input; a 256x256 torch input, only centre-cropped), against FNV-1a-64 hashes of the
+// little-endian float32 bytes of the NCHW tensors computed by NumPy float32 with the
+// frameworks' steps (PilParity's emulation; generator:
+//   y, x = np.mgrid[0:h, 0:w]; ch c = (x * 7 + y * 13 + c * 85) & 255, uint8
+//   keras: np.asarray(img, np.float32)[..., ::-1], then x[..., c] -= mean[c]
+//   torch: crop [16:240, 16:240], CHW .astype(float32) / np.float32(255),
+//          -= np.array(mean, float32)[:, None, None], /= np.array(std, float32)[:, None, None]).
+// The double-then-round-once formula hashes to 0x2fe4a3677fe9d0b9 (keras, 36639 values
+// differ) and 0x85bb498abfb58c6a (torch, 96225 differ). Needs no Python.
+Image value_pattern(uint32_t w, uint32_t h) {
+  Image im{w, h, std::vector<uint8_t>(size_t(w) * h * 3)};
+  for (uint32_t y = 0; y < h; ++y)
+    for (uint32_t x = 0; x < w; ++x)
+      for (uint32_t c = 0; c < 3; ++c)
+        im.rgb[(size_t(y) * w + x) * 3 + c] = uint8_t((x * 7 + y * 13 + c * 85) & 255);
+  return im;
+}
+
+uint64_t fnv1a_float_bytes(const std::vector<float>& v) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (float f : v) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    for (int b = 0; b < 4; ++b) h = (h ^ ((bits >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+  }
+  return h;
+}
+
+TEST(Preprocess, AllByteValuesMatchNumpyFloat32Emulation) {
+  EXPECT_EQ(fnv1a_float_bytes(preprocess(value_pattern(224, 224), Preprocess::Keras)),
+            0xb42e5edeea002e79ull);
+  EXPECT_EQ(fnv1a_float_bytes(preprocess(value_pattern(256, 256), Preprocess::Torch)),
+            0xa2135cb9d43f7a8cull);
 }
 
 TEST(Preprocess, RejectsEmptyImage) {

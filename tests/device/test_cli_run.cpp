@@ -1,0 +1,104 @@
+// `lockstep run` end to end, through the binary: results, and clear errors with a non-zero
+// exit for bad input.
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out;
+};
+
+Result cli(const std::string& args) {
+  const std::string cmd = std::string(LOCKSTEP_CLI) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  Result r;
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int s = ::pclose(p);
+  r.status = WIFEXITED(s) ? WEXITSTATUS(s) : -1;
+  return r;
+}
+
+class CliRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("lockstep-cli-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string file(const std::string& name, const std::string& bytes) {
+    const auto p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p.string();
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliRun, FixedOrderCheckAndFingerprintOnASmallModel) {
+  const Result r = cli("run --device 0 --model resnet18 --layout torch --input-size 32 --check --fingerprint");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("layers bit-identical to the CPU reference"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fingerprint (XXH3-128"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    1. "), std::string::npos) << r.out;
+  // The same command twice gives the same fingerprint.
+  const Result again = cli("run --device 0 --model resnet18 --layout torch --input-size 32 --fingerprint");
+  const auto fp = [](const std::string& s) { return s.substr(s.find("fingerprint"), 90); };
+  EXPECT_EQ(fp(r.out), fp(again.out));
+}
+
+TEST_F(CliRun, SaveWritesASafetensorsFile) {
+  const std::string path = (dir_ / "out.safetensors").string();
+  const Result r = cli("run --device 0 --model vgg11 --layout torch --input-size 32 --save " + path + " --layers");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in.good());
+  uint64_t header_len = 0;
+  in.read(reinterpret_cast<char*>(&header_len), 8);
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  EXPECT_NE(header.find("\"output\""), std::string::npos);
+  EXPECT_NE(header.find("layer.1.block1_conv1"), std::string::npos);
+  EXPECT_NE(header.find("\"order\":\"fixed\""), std::string::npos);
+  for (const auto& e : std::filesystem::directory_iterator(dir_))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "temporary file left behind: " << e.path();
+}
+
+TEST_F(CliRun, BadInputsGiveClearErrors) {
+  struct Case {
+    std::string args, expected;
+  };
+  const std::string missing = (dir_ / "missing.png").string();
+  const std::string text = file("notes.png", "this is not an image");
+  const std::string bad_npy = file("bad.npy", "\x93NUMPY\x01\x00garbage");
+  const std::vector<Case> cases = {
+      {"run --model resnet51", "model 'resnet51' is not one of"},
+      {"run --model resnet18 --weights random:abc", "expected random:SEED"},
+      {"run --model resnet18 --order sorted", "order 'sorted' is not one of"},
+      {"run --model resnet18 --denormals flush", "denormal rule 'flush' is not one of"},
+      {"run --model resnet18 --input-size 16", "input size 16: expected >= 32"},
+      {"run --model resnet18 --input-size 32 " + missing, "missing.png"},
+      {"run --model resnet18 --input-size 32 " + text, "notes.png"},
+      {"run --model resnet18 --input-size 32 " + bad_npy, "bad.npy"},
+      {"run --model resnet18 --preprocess caffe", "caffe"},
+      {"--device 7 run --model resnet18", "device index 7 is out of range"},
+  };
+  for (const auto& c : cases) {
+    const Result r = cli(c.args);
+    EXPECT_NE(r.status, 0) << c.args << "\n" << r.out;
+    EXPECT_NE(r.status, -1) << c.args << ": crashed\n" << r.out;
+    EXPECT_NE(r.out.find(c.expected), std::string::npos) << c.args << "\n" << r.out;
+  }
+}
+
+}  // namespace
