@@ -205,6 +205,7 @@ int cmd_opsuite(Context& ctx, const std::string& spec, const std::string& op, bo
 int main(int argc, char** argv) {
   CLI::App app{"lockstep: the same bits on every Vulkan device, or a measure of how far they drift"};
   app.require_subcommand(0, 1);
+  app.fallthrough();  // global options (--device, --validation) are accepted after the subcommand too
   std::string device_spec = "all";
   bool validation = false;
   app.add_option("--device", device_spec, "device index, vendor, name substring, or all");
