@@ -170,7 +170,7 @@ int run(Context& ctx, const RunOptions& o) {
     Device device(ctx, di);
     const auto& t = device.traits();
     device.require(mode);
-    graph::ExecuteOptions eo{batch, mode, o.layers || o.check, o.mc_dropout > 0, false};
+    graph::ExecuteOptions eo{batch, mode, o.layers || o.check, o.mc_dropout > 0, o.profile};
     progress("device " + std::to_string(di) + ": compiling " + std::to_string(net.layers.size()) + " layers ...");
     auto t0 = Clock::now();
     graph::CompiledNetwork compiled(device, net, eo);
@@ -230,6 +230,13 @@ int run(Context& ctx, const RunOptions& o) {
                 "weights %.1f MiB, activations %.1f MiB\n",
                 compile_ms, run_ms, passes, passes > 1 ? "es" : "", count, count > 1 ? "s" : "",
                 compiled.weight_bytes() / 1048576.0, compiled.activation_bytes() / 1048576.0);
+    if (o.profile) {
+      const auto timings = compiled.timings();
+      double total = 0.0;
+      for (const auto& d : timings) total += d.ms;
+      std::printf("  GPU time per dispatch (last run, timestamps): %.1f ms in %zu dispatches\n", total, timings.size());
+      for (const auto& d : timings) std::printf("    %9.2f ms  %5.1f%%  %s\n", d.ms, 100.0 * d.ms / total, d.label.c_str());
+    }
     const std::string fingerprint = hex128(outputs.data(), outputs.size() * 4);
     if (o.fingerprint)
       std::printf("  fingerprint (XXH3-128 of the %s output%s): %s\n", describe(mode).c_str(),

@@ -22,6 +22,7 @@ struct RunOptions {
   bool layers = false;
   bool fingerprint = false;
   bool check = false;
+  bool profile = false;
   uint32_t mc_dropout = 0;
   uint64_t seed = 0;
   std::vector<std::string> inputs;  // images or .npy tensors; none: a generated test image

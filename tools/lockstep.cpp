@@ -241,6 +241,7 @@ int main(int argc, char** argv) {
   run->add_flag("--layers", ro.layers, "with --save: every layer's output too");
   run->add_flag("--fingerprint", ro.fingerprint, "print a 128-bit hash (XXH3-128) of the output");
   run->add_flag("--check", ro.check, "compare with the CPU reference (fixed: bit for bit, every layer; free: float64)");
+  run->add_flag("--profile", ro.profile, "print the GPU time of every dispatch (timestamps)");
   run->add_option("--mc-dropout", ro.mc_dropout, "Monte-Carlo dropout: N passes with dropout on, mean and std");
   run->add_option("--seed", ro.seed, "dropout seed for --mc-dropout")->capture_default_str();
   run->add_option("inputs", ro.inputs, "images (PNG, JPEG, BMP, PNM) or .npy tensors; none: a generated image");

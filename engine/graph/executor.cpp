@@ -175,6 +175,7 @@ void CompiledNetwork::record(uint64_t seed) {
     const Buffer& x = buf(l.inputs[0]);
     const Buffer& y = buf(i);
     const Buffer& b = im.bias[i].valid() ? im.bias[i] : im.dummy;
+    seq.set_scope(l.name);
     switch (l.kind) {
       case LayerKind::Conv2d: im.conv[i]->record(seq, x, im.conv_weight[i], b, y); break;
       case LayerKind::Dense: im.dense[i]->record(seq, x, im.dense_weight[i], b, y); break;

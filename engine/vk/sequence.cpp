@@ -77,7 +77,8 @@ void Sequence::dispatch(const Kernel& kernel, std::initializer_list<Binding> bin
   // Every dispatch may read what the previous ones wrote.
   vk::MemoryBarrier mb(vk::AccessFlagBits::eShaderWrite, vk::AccessFlagBits::eShaderRead | vk::AccessFlagBits::eShaderWrite);
   cb_.pipelineBarrier(vk::PipelineStageFlagBits::eComputeShader, vk::PipelineStageFlagBits::eComputeShader, {}, mb, {}, {});
-  labels_.push_back(label.empty() ? kernel.desc.shader : std::move(label));
+  if (label.empty()) label = kernel.desc.shader;
+  labels_.push_back(scope_.empty() ? label : scope_ + " (" + label + ")");
 }
 
 void Sequence::submit() {

@@ -38,6 +38,9 @@ class Sequence {
     dispatch(kernel, bindings, &push, sizeof(Push), groups, std::move(label));
   }
 
+  // Names the dispatches recorded from now on (e.g. the network layer), shown in timings().
+  void set_scope(std::string scope) { scope_ = std::move(scope); }
+
   void submit();  // ends recording on first call, submits, waits
   std::vector<DispatchTiming> timings() const;
   size_t dispatch_count() const { return labels_.size(); }
@@ -52,6 +55,7 @@ class Sequence {
   vk::raii::QueryPool queries_{nullptr};
   uint32_t query_capacity_ = 0;
   std::vector<std::string> labels_;
+  std::string scope_;
   bool ended_ = false;
 };
 
