@@ -30,7 +30,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string type_name(vk::PhysicalDeviceType t) {
+}  // namespace
+
+std::string device_type_name(vk::PhysicalDeviceType t) {
   switch (t) {
     case vk::PhysicalDeviceType::eDiscreteGpu: return "discrete";
     case vk::PhysicalDeviceType::eIntegratedGpu: return "integrated";
@@ -39,8 +41,6 @@ std::string type_name(vk::PhysicalDeviceType t) {
     default: return "other";
   }
 }
-
-}  // namespace
 
 Context::Context(const ContextOptions& options) : log_(std::make_unique<ValidationLog>()) {
   bool want_validation = options.validation;
@@ -100,7 +100,7 @@ Context::Context(const ContextOptions& options) : log_(std::make_unique<Validati
     const auto drv = pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceDriverProperties>()
                          .get<vk::PhysicalDeviceDriverProperties>();
     i.vendor = vendor_name(props.vendorID, drv.driverName.data());
-    i.type = type_name(props.deviceType);
+    i.type = device_type_name(props.deviceType);
     infos_.push_back(i);
     physical_.push_back(std::move(pd));
   }

@@ -33,6 +33,9 @@ struct ValidationLog {
   std::atomic<uint32_t> warnings{0};
 };
 
+// "discrete", "integrated", "virtual", "cpu" or "other".
+std::string device_type_name(vk::PhysicalDeviceType t);
+
 class Context {
  public:
   explicit Context(const ContextOptions& options = {});

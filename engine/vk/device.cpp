@@ -13,15 +13,6 @@
 namespace lockstep {
 
 namespace {
-std::string type_name(vk::PhysicalDeviceType t) {
-  switch (t) {
-    case vk::PhysicalDeviceType::eDiscreteGpu: return "discrete";
-    case vk::PhysicalDeviceType::eIntegratedGpu: return "integrated";
-    case vk::PhysicalDeviceType::eVirtualGpu: return "virtual";
-    case vk::PhysicalDeviceType::eCpu: return "cpu";
-    default: return "other";
-  }
-}
 bool has_extension(const std::vector<vk::ExtensionProperties>& exts, const char* name) {
   return std::any_of(exts.begin(), exts.end(), [&](const auto& e) { return std::strcmp(e.extensionName, name) == 0; });
 }
@@ -49,7 +40,7 @@ Device::Device(const Context& context, uint32_t index) : physical_(context.physi
   t.name = props.deviceName.data();
   t.vendor_id = props.vendorID;
   t.device_id = props.deviceID;
-  t.device_type = type_name(props.deviceType);
+  t.device_type = device_type_name(props.deviceType);
   t.driver_name = v12.driverName.data();
   t.driver_info = v12.driverInfo.data();
   t.vendor = vendor_name(props.vendorID, t.driver_name);

@@ -1,5 +1,7 @@
 #include "vk/pipeline_cache_file.hpp"
 
+#include "vk/traits.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,15 +21,6 @@ uint32_t read_u32(const uint8_t* p) {
   return v;  // the header is in the host's byte order, as the driver wrote it
 }
 
-std::string hex16(const std::array<uint8_t, 16>& b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t x : b) {
-    s += d[x >> 4];
-    s += d[x & 15];
-  }
-  return s;
-}
 }  // namespace
 
 std::filesystem::path default_cache_dir() {
@@ -49,7 +42,7 @@ PipelineCacheFile::PipelineCacheFile(const PipelineCacheIdentity& id, std::files
   if (dir.empty()) return;
   char name[128];
   std::snprintf(name, sizeof name, "pipelines-%08x-%08x-%08x-%s.bin", id.vendor_id, id.device_id,
-                id.driver_version, hex16(id.cache_uuid).c_str());
+                id.driver_version, hex(id.cache_uuid).c_str());
   path_ = dir / name;
 }
 
