@@ -105,6 +105,8 @@ Network resnet(const ModelOptions& o, const std::vector<uint32_t>& blocks, bool 
   const bool bias = keras;  // keras.applications convolutions carry biases; torchvision's do not
   net.add_input({3, o.input_size, o.input_size});
   conv_bn(net, "conv1", 64, 7, 2, 3, bias, true);
+  // Keras pads with zeros (ZeroPadding2D) before this max pool, the engine skips padded taps:
+  // the same result because the input is post-ReLU (>= 0).
   net.add(pool("pool1_pool", LayerKind::MaxPool, 3, 2, 1));
   uint32_t in_channels = 64;
   for (uint32_t stage = 0; stage < 4; ++stage) {

@@ -8,7 +8,8 @@ packages=(
   libvulkan-dev glslang-tools spirv-tools      # Vulkan headers/loader, GLSL -> SPIR-V, spirv-val
   mesa-vulkan-drivers vulkan-validationlayers  # lavapipe (a CPU Vulkan device) and the Khronos validation layer
   libgtest-dev libstb-dev libxxhash-dev nlohmann-json3-dev libcli11-dev
-  python3-numpy python3-pil                    # tests: .npy files read by NumPy, Pillow parity of the resizers
+  libhdf5-dev                                  # Keras HDF5 weight files
+  python3-numpy python3-pil python3-h5py       # tests: NumPy reads our files, Pillow parity, h5py writes Keras files
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -20,6 +20,13 @@
 #include "io/result_file.hpp"
 #include "models/models.hpp"
 #include "vk/device.hpp"
+#ifdef LOCKSTEP_HAVE_ONNX
+#include "onnx/onnx_export.hpp"
+#include "onnx/onnx_import.hpp"
+#endif
+#ifdef LOCKSTEP_HAVE_KERAS
+#include "keras/keras_h5.hpp"
+#endif
 
 namespace lockstep::cli {
 
@@ -64,21 +71,43 @@ graph::Network load_network(const RunOptions& o, io::Preprocess preset) {
   mo.arch = o.model;
   mo.layout = models::parse_layout(o.layout);
   mo.input_size = o.input_size;
-  if (o.weights.rfind("random:", 0) == 0) {
+  const std::string& w = o.weights;
+  if (w.rfind("random:", 0) == 0) {
     uint64_t seed = 0;
     try {
       size_t used = 0;
-      seed = std::stoull(o.weights.substr(7), &used);
-      if (used != o.weights.size() - 7) throw std::invalid_argument("trailing characters");
+      seed = std::stoull(w.substr(7), &used);
+      if (used != w.size() - 7) throw std::invalid_argument("trailing characters");
     } catch (const std::exception&) {
-      throw std::invalid_argument("--weights '" + o.weights + "': expected random:SEED with SEED a non-negative integer");
+      throw std::invalid_argument("--weights '" + w + "': expected random:SEED with SEED a non-negative integer");
     }
     graph::Network net = models::build(mo);
     models::init_synthetic(net, seed, preset == io::Preprocess::Keras ? 64.0 : 1.0);
     return net;
   }
-  throw std::invalid_argument("--weights '" + o.weights +
-                              "': expected random:SEED (ONNX and Keras HDF5 files are not supported by this build)");
+  if (w.size() > 5 && w.ends_with(".onnx")) {
+#ifdef LOCKSTEP_HAVE_ONNX
+    // The architecture is the file's; --model and --layout do not apply.
+    return onnx::import_onnx(w, {o.input_size, o.input_size});
+#else
+    throw std::invalid_argument("--weights " + w + ": this build has no ONNX support");
+#endif
+  }
+  if (w.size() > 3 && w.ends_with(".h5")) {
+#ifdef LOCKSTEP_HAVE_KERAS
+    // keras.applications files: the architecture is the built-in one with Keras names; a
+    // *_notop file has no classifier (the output is then the feature map or pooled features).
+    if (mo.layout != models::Layout::Keras)
+      throw std::invalid_argument("--weights " + w + ": Keras weight files need --layout keras");
+    mo.include_top = w.find("notop") == std::string::npos;
+    graph::Network net = models::build(mo);
+    keras::load_keras_weights(net, w);
+    return net;
+#else
+    throw std::invalid_argument("--weights " + w + ": this build has no Keras HDF5 support");
+#endif
+  }
+  throw std::invalid_argument("--weights '" + w + "': expected random:SEED, a .onnx file or a Keras .h5 file");
 }
 
 struct Inputs {
@@ -153,14 +182,20 @@ int run(Context& ctx, const RunOptions& o) {
   graph::Network net = load_network(o, preset);
   const std::string whash = weights_hash(net);
   graph::prepare(net);
-  const Inputs inputs = load_inputs(o, preset);
+  const graph::Shape3 in_shape = net.layers[0].out;
+  if (in_shape.c != 3 || in_shape.h != in_shape.w)
+    throw std::invalid_argument("the model's input is " + std::to_string(in_shape.c) + "x" + std::to_string(in_shape.h) +
+                                "x" + std::to_string(in_shape.w) + ": expected 3 channels and a square image");
+  RunOptions sized = o;
+  sized.input_size = in_shape.h;
+  const Inputs inputs = load_inputs(sized, preset);
   const uint32_t count = static_cast<uint32_t>(inputs.names.size());
   const uint32_t batch = o.batch ? o.batch : count;
   const uint64_t per_input = net.layers[0].out.elements();
   const size_t classes = net.layers.back().out.elements();
   const std::string input_hash = hex128(inputs.data.data(), inputs.data.size() * 4);
   std::vector<std::string> labels;
-  if (classes == io::kImageNetClasses) labels = io::load_labels(io::default_labels_path());
+  if (classes == io::kImageNetClasses && net.layers.back().kind == graph::LayerKind::Softmax) labels = io::load_labels(io::default_labels_path());
   progress_done();
 
   int rc = 0;
@@ -177,8 +212,9 @@ int run(Context& ctx, const RunOptions& o) {
     const double compile_ms = ms_since(t0);
     progress_done();
     std::printf("device %u: %s (%s), subgroup %u — %s, %s, %s %ux%u, batch %u, weights %s\n", di, t.name.c_str(),
-                t.driver_name.c_str(), t.subgroup_size_measured, describe(mode).c_str(), o.model.c_str(),
-                models::layout_name(layout), o.input_size, o.input_size, batch, o.weights.c_str());
+                t.driver_name.c_str(), t.subgroup_size_measured, describe(mode).c_str(),
+                o.weights.ends_with(".onnx") ? net.name.c_str() : o.model.c_str(), models::layout_name(layout),
+                in_shape.h, in_shape.w, batch, o.weights.c_str());
 
     std::vector<float> outputs(uint64_t(count) * classes);
     std::vector<double> mean(outputs.size(), 0.0), m2(outputs.size(), 0.0);
@@ -296,7 +332,9 @@ int run(Context& ctx, const RunOptions& o) {
           {"order", std::string(to_string(mode.order))},
           {"contract", std::string(to_string(mode.mac))},
           {"denormals", std::string(to_string(mode.denorm))},
-          {"model", o.model + "/" + models::layout_name(layout) + "/" + std::to_string(o.input_size)},
+          {"model", (o.weights.rfind("random:", 0) == 0 || o.weights.ends_with(".h5")
+                        ? o.model + "/" + models::layout_name(layout)
+                        : "onnx:" + o.weights) + "/" + std::to_string(in_shape.h)},
           {"weights", o.weights},              {"weights.xxh3_128", whash},
           {"input.xxh3_128", input_hash},      {"preprocess", std::string(io::preprocess_name(preset))},
           {"output.xxh3_128", fingerprint}};
@@ -312,6 +350,34 @@ int run(Context& ctx, const RunOptions& o) {
     }
   }
   return rc;
+}
+
+int export_model(const RunOptions& o, const std::string& path) {
+  if (o.weights.rfind("random:", 0) != 0)
+    throw std::invalid_argument("export: --weights must be random:SEED (the synthetic weights to write)");
+  const models::Layout layout = models::parse_layout(o.layout);
+  const io::Preprocess preset = o.preprocess.empty() ? (layout == models::Layout::Keras ? io::Preprocess::Keras
+                                                                                      : io::Preprocess::Torch)
+                                                     : io::parse_preprocess(o.preprocess);
+  const graph::Network net = load_network(o, preset);
+  if (path.ends_with(".onnx")) {
+#ifdef LOCKSTEP_HAVE_ONNX
+    onnx::save_onnx(net, path);
+#else
+    throw std::invalid_argument(path + ": this build has no ONNX support");
+#endif
+  } else if (path.ends_with(".h5")) {
+#ifdef LOCKSTEP_HAVE_KERAS
+    keras::save_keras_weights(net, path);
+#else
+    throw std::invalid_argument(path + ": this build has no Keras HDF5 support");
+#endif
+  } else {
+    throw std::invalid_argument(path + ": expected a .onnx or .h5 file name");
+  }
+  std::printf("wrote %s: %s (%s layout, %ux%u), weights %s, %zu parameters tensors\n", path.c_str(), o.model.c_str(),
+              models::layout_name(layout), o.input_size, o.input_size, o.weights.c_str(), net.params.size());
+  return 0;
 }
 
 }  // namespace lockstep::cli

@@ -30,4 +30,8 @@ struct RunOptions {
 
 int run(Context& ctx, const RunOptions& options);
 
+// `lockstep export`: a built-in model with synthetic weights written as ONNX or as a Keras
+// weight file, so that other frameworks (and lockstep's importers) see the same weights.
+int export_model(const RunOptions& options, const std::string& path);
+
 }  // namespace lockstep::cli

@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
   run->add_option("--model", ro.model, "vgg11|vgg13|vgg16|vgg19[_bn]|resnet18|resnet34|resnet50|resnet101|resnet152")
       ->capture_default_str();
   run->add_option("--layout", ro.layout, "keras or torch (where the stride and the dropout sit)")->capture_default_str();
-  run->add_option("--weights", ro.weights, "random:SEED (synthetic He weights)")->capture_default_str();
+  run->add_option("--weights", ro.weights, "random:SEED (synthetic He weights), FILE.onnx, or a Keras FILE.h5")->capture_default_str();
   run->add_option("--preprocess", ro.preprocess, "keras or torch (default: the layout's)");
   run->add_option("--input-size", ro.input_size, "square input size, >= 32")->capture_default_str();
   run->add_option("--order", ro.order, "fixed or free")->capture_default_str();
@@ -246,6 +246,16 @@ int main(int argc, char** argv) {
   run->add_option("--seed", ro.seed, "dropout seed for --mc-dropout")->capture_default_str();
   run->add_option("inputs", ro.inputs, "images (PNG, JPEG, BMP, PNM) or .npy tensors; none: a generated image");
 
+  auto* exp = app.add_subcommand("export", "write a built-in model with synthetic weights as ONNX (.onnx) or Keras (.h5)");
+  cli::RunOptions eo;
+  std::string export_path;
+  exp->add_option("--model", eo.model, "architecture")->capture_default_str();
+  exp->add_option("--layout", eo.layout, "keras or torch")->capture_default_str();
+  exp->add_option("--weights", eo.weights, "random:SEED")->capture_default_str();
+  exp->add_option("--input-size", eo.input_size, "square input size")->capture_default_str();
+  exp->add_option("--preprocess", eo.preprocess, "keras or torch: the input range the synthetic weights expect");
+  exp->add_option("file", export_path, "output file: NAME.onnx or NAME.h5")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
     ContextOptions co;
@@ -253,6 +263,7 @@ int main(int argc, char** argv) {
     Context ctx(co);
     int rc = 0;
     if (*devices) rc = cmd_devices(ctx, device_spec, devices_json);
+    else if (*exp) rc = cli::export_model(eo, export_path);
     else if (*run) {
       ro.device = device_spec;
       rc = cli::run(ctx, ro);

@@ -220,7 +220,12 @@ void fold_batchnorm(Network& net) {
     if (wit == net.params.end()) fail(conv, "parameter '" + conv.name + ".weight' is missing");
     std::vector<float>& w = wit->second;
     std::vector<float> bias(channels, 0.0f);
-    if (conv.bias) bias = net.params.at(conv.name + ".bias");
+    if (conv.bias) {
+      auto bit = net.params.find(conv.name + ".bias");
+      if (bit == net.params.end() || bit->second.size() != channels)
+        fail(conv, "parameter '" + conv.name + ".bias' is missing or does not have " + std::to_string(channels) + " values");
+      bias = bit->second;
+    }
     const size_t per_out = w.size() / channels;
     std::vector<float> new_bias(channels);
     for (uint32_t o = 0; o < channels; ++o) {

@@ -74,6 +74,33 @@ TEST_F(CliRun, SaveWritesASafetensorsFile) {
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "temporary file left behind: " << e.path();
 }
 
+std::string fingerprint_of(const std::string& out) {
+  const auto at = out.find("fingerprint");
+  return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
+}
+
+TEST_F(CliRun, KerasWeightFileGivesTheSameBitsAsTheSyntheticWeights) {
+  const std::string h5 = (dir_ / "vgg11.h5").string();
+  const std::string model = "--model vgg11 --layout keras --input-size 64";
+  ASSERT_EQ(cli("export " + model + " " + h5).status, 0);
+  const Result synthetic = cli("run --device 0 " + model + " --fingerprint");
+  const Result loaded = cli("run --device 0 " + model + " --weights " + h5 + " --fingerprint");
+  ASSERT_EQ(loaded.status, 0) << loaded.out;
+  EXPECT_FALSE(fingerprint_of(synthetic.out).empty());
+  EXPECT_EQ(fingerprint_of(synthetic.out), fingerprint_of(loaded.out));
+  // The wrong architecture for the file: a clear error naming the file and a layer.
+  const Result wrong = cli("run --device 0 --model vgg16 --layout keras --input-size 64 --weights " + h5);
+  EXPECT_NE(wrong.status, 0);
+  EXPECT_NE(wrong.out.find(h5), std::string::npos) << wrong.out;
+  // A truncated copy.
+  std::ifstream in(h5, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string cut = file("cut.h5", bytes.substr(0, bytes.size() / 2));
+  const Result truncated = cli("run --device 0 " + model + " --weights " + cut);
+  EXPECT_NE(truncated.status, 0);
+  EXPECT_NE(truncated.out.find("cut.h5"), std::string::npos) << truncated.out;
+}
+
 TEST_F(CliRun, BadInputsGiveClearErrors) {
   struct Case {
     std::string args, expected;
@@ -92,6 +119,9 @@ TEST_F(CliRun, BadInputsGiveClearErrors) {
       {"run --model resnet18 --input-size 32 " + bad_npy, "bad.npy"},
       {"run --model resnet18 --preprocess caffe", "caffe"},
       {"--device 7 run --model resnet18", "device index 7 is out of range"},
+      {"run --model resnet18 --weights " + file("weights.bin", "x"), "expected random:SEED, a .onnx file or a Keras .h5"},
+      {"run --model resnet18 --weights " + file("png.h5", "\x89PNG\r\n\x1a\n"), "png.h5"},
+      {"run --model resnet18 --layout torch --weights " + file("t.h5", "x"), "need --layout keras"},
   };
   for (const auto& c : cases) {
     const Result r = cli(c.args);
