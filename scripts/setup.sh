@@ -9,6 +9,8 @@ packages=(
   mesa-vulkan-drivers vulkan-validationlayers  # lavapipe (a CPU Vulkan device) and the Khronos validation layer
   libgtest-dev libstb-dev libxxhash-dev nlohmann-json3-dev libcli11-dev
   libhdf5-dev                                  # Keras HDF5 weight files
+  libonnx-dev libprotobuf-dev protobuf-compiler # ONNX models
+  libonnx-testdata                             # the ONNX project's operator conformance cases
   python3-numpy python3-pil python3-h5py       # tests: NumPy reads our files, Pillow parity, h5py writes Keras files
 )
 missing=()

@@ -101,6 +101,27 @@ TEST_F(CliRun, KerasWeightFileGivesTheSameBitsAsTheSyntheticWeights) {
   EXPECT_NE(truncated.out.find("cut.h5"), std::string::npos) << truncated.out;
 }
 
+TEST_F(CliRun, OnnxModelGivesTheSameBitsAsTheBuiltInNetwork) {
+  const std::string onnx = (dir_ / "r18.onnx").string();
+  const std::string model = "--model resnet18 --layout torch --input-size 32";
+  ASSERT_EQ(cli("export " + model + " " + onnx).status, 0);
+  const Result synthetic = cli("run --device 0 " + model + " --fingerprint");
+  const Result loaded = cli("run --device 0 --layout torch --input-size 32 --weights " + onnx + " --fingerprint --check");
+  ASSERT_EQ(loaded.status, 0) << loaded.out;
+  EXPECT_FALSE(fingerprint_of(synthetic.out).empty());
+  EXPECT_EQ(fingerprint_of(synthetic.out), fingerprint_of(loaded.out));
+  EXPECT_NE(loaded.out.find("bit-identical to the CPU reference"), std::string::npos) << loaded.out;
+  std::ifstream in(onnx, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string cut = file("cut.onnx", bytes.substr(0, bytes.size() / 3));
+  const Result truncated = cli("run --device 0 --weights " + cut);
+  EXPECT_NE(truncated.status, 0);
+  EXPECT_NE(truncated.out.find("cut.onnx"), std::string::npos) << truncated.out;
+  const Result png = cli("run --device 0 --weights " + file("image.onnx", "\x89PNG\r\n\x1a\n0000"));
+  EXPECT_NE(png.status, 0);
+  EXPECT_NE(png.out.find("image.onnx"), std::string::npos) << png.out;
+}
+
 TEST_F(CliRun, BadInputsGiveClearErrors) {
   struct Case {
     std::string args, expected;
