@@ -11,6 +11,7 @@ packages=(
   libhdf5-dev                                  # Keras HDF5 weight files
   libonnx-dev libprotobuf-dev protobuf-compiler # ONNX models
   libonnx-testdata                             # the ONNX project's operator conformance cases
+  chromium                                     # tests: the HTML report opens in headless Chromium
   python3-numpy python3-pil python3-h5py       # tests: NumPy reads our files, Pillow parity, h5py writes Keras files
 )
 missing=()

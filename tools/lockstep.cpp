@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cmd_compare.hpp"
 #include "cmd_run.hpp"
 #include "conformance/op_suite.hpp"
 #include "vk/context.hpp"
@@ -256,7 +257,18 @@ int main(int argc, char** argv) {
   exp->add_option("--preprocess", eo.preprocess, "keras or torch: the input range the synthetic weights expect");
   exp->add_option("file", export_path, "output file: NAME.onnx or NAME.h5")->required();
 
+  auto* cmp = app.add_subcommand("compare", "compare result files (lockstep run --save) made on any machines: "
+                                            "fixed order must be bit-identical, free order is measured");
+  std::vector<std::string> compare_files;
+  cli::CompareOptions compare_options;
+  cmp->add_option("files", compare_files, "two or more result files (safetensors)");
+  cmp->add_option("--json", compare_options.json, "write the comparison as JSON to FILE ('-': to stdout, instead of the table)");
+  cmp->add_option("--html", compare_options.html, "write a self-contained HTML report to FILE");
+  cmp->add_flag("--quiet", compare_options.quiet, "print only the verdict line");
+
   CLI11_PARSE(app, argc, argv);
+  // compare reads files only: no Vulkan instance, so it runs on machines without a device.
+  if (*cmp) return cli::compare(compare_files, compare_options);
   try {
     ContextOptions co;
     co.validation = validation;
