@@ -1,7 +1,11 @@
 // Conv2d on the device: fixed order bit for bit with the CPU reference (1x1, 3x3, 7x7, 5x3;
 // strides 1 and 2; symmetric and asymmetric padding; bias; ReLU; denormal sums), free order
-// against the float64 oracle, and a case small enough to check by hand.
+// against the float64 oracle, and a case small enough to check by hand. The register-tiled
+// kernels get their own edge cases: outputs and channel counts that are not multiples of the
+// tile, every tree depth from 1 to 1024 slices, batches, both weight layouts, forced tile shapes,
+// flushed denormals.
 #include <bit>
+#include <cmath>
 
 #include "device/harness.hpp"
 #include "ops/conv2d.hpp"
@@ -67,6 +71,174 @@ TEST(Conv2d, FixedOrderIndependentOfDispatchRepetition) {
   const auto ref = ref::conv2d_fixed(s, x, w, b, m);
   EXPECT_EQ(0, std::memcmp(first.data(), ref.data(), ref.size() * 4));
   EXPECT_EQ(0, std::memcmp(second.data(), ref.data(), ref.size() * 4));
+}
+
+namespace {
+
+Conv2dShape shape(uint32_t n, uint32_t ci, uint32_t h, uint32_t w, uint32_t co, uint32_t kh, uint32_t kw, uint32_t sh,
+                  uint32_t sw, uint32_t pt, uint32_t pl, uint32_t pb, uint32_t pr, bool bias = true, bool relu = false) {
+  Conv2dShape s;
+  s.n = n, s.c_in = ci, s.h = h, s.w = w, s.c_out = co, s.kh = kh, s.kw = kw, s.stride_h = sh, s.stride_w = sw;
+  s.pad_top = pt, s.pad_left = pl, s.pad_bottom = pb, s.pad_right = pr, s.bias = bias, s.relu = relu;
+  return s;
+}
+
+// Deterministic values in [-scale, scale] with exact zeros, negative zeros and, with `tiny`,
+// magnitudes around 1e-20 (products ~1e-40: denormal) and a few denormal values themselves.
+std::vector<float> values(uint64_t count, uint32_t seed, float scale, bool tiny = false) {
+  std::vector<float> v(count);
+  uint32_t st = seed * 2654435761u + 12345u;
+  for (uint64_t i = 0; i < count; ++i) {
+    st = st * 1664525u + 1013904223u;
+    const uint32_t r = st >> 8;
+    float f = (float(int(r % 20001) - 10000) / 10000.0f) * scale;
+    if (r % 97 == 0) f = 0.0f;
+    if (r % 101 == 0) f = -0.0f;
+    if (tiny) f *= 1e-20f;
+    if (tiny && r % 13 == 0) f = std::bit_cast<float>(0x00000100u + (r & 0xffu)) * (r % 2 ? 1.0f : -1.0f);
+    v[i] = f;
+  }
+  return v;
+}
+
+struct Outcome {
+  std::string mode;
+  uint64_t mismatches = 0, first = 0;
+  float device = 0.0f, reference = 0.0f;
+};
+
+// Runs one convolution in `m` on the device and returns its output.
+std::vector<float> run_conv(const Conv2dShape& s, const NumericMode& m, const ops::Conv2d::Options& o,
+                            const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& b,
+                            std::string* described = nullptr) {
+  ops::Conv2d op(device(), s, m, o);
+  if (described) *described = op.describe();
+  Buffer xb = device().upload_new<float>(x), wb = device().upload_new<float>(op.pack_weight(w));
+  Buffer bb = device().upload_new<float>(b.empty() ? std::vector<float>{0.0f} : b);
+  Buffer yb = device().create_buffer(s.output_elements() * 4);
+  Sequence seq(device());
+  op.record(seq, xb, wb, bb, yb);
+  seq.submit();
+  return device().download_all<float>(yb, s.output_elements());
+}
+
+// Every fixed contract the device runs, bit for bit against the reference; free order against
+// the float64 oracle.
+void expect_exact(const Conv2dShape& s, const ops::Conv2d::Options& o, uint32_t seed, bool tiny = false,
+                  double free_tolerance = 2e-6) {
+  const auto x = values(s.input_elements(), seed, 2.0f, tiny);
+  const auto w = values(s.weight_elements(), seed + 1, 0.5f, tiny);
+  const auto b = s.bias ? values(s.c_out, seed + 2, 0.25f) : std::vector<float>{};
+  std::vector<NumericMode> modes{NumericMode{}};
+  if (tiny)
+    modes = {{Order::Fixed, MacContract::MulAdd, DenormRule::Preserve},
+             {Order::Fixed, MacContract::MulAdd, DenormRule::Ftz},
+             {Order::Fixed, MacContract::Fma, DenormRule::Preserve},
+             {Order::Fixed, MacContract::Fma, DenormRule::Ftz}};
+  size_t ran = 0;
+  for (const NumericMode& m : modes) {
+    if (device().traits().refusal(m)) continue;
+    ++ran;
+    const auto xf = ref::flush_for(m, x), wf = ref::flush_for(m, w), bf = ref::flush_for(m, b);
+    std::string kernel;
+    const auto y = run_conv(s, m, o, xf, wf, bf, &kernel);
+    const auto r = ref::conv2d_fixed(s, xf, wf, bf, m);
+    ASSERT_EQ(y.size(), r.size());
+    uint64_t bad = 0, first = 0;
+    for (uint64_t i = 0; i < r.size(); ++i)
+      if (std::bit_cast<uint32_t>(y[i]) != std::bit_cast<uint32_t>(r[i]) && bad++ == 0) first = i;
+    EXPECT_EQ(bad, 0u) << describe(m) << " " << kernel << ": " << bad << " of " << r.size()
+                       << " outputs differ; first at " << first << ": device " << y[first] << ", reference " << r[first];
+  }
+  EXPECT_GT(ran, 0u);
+  if (tiny) return;
+  const NumericMode free{Order::Free, MacContract::MulAdd, DenormRule::Preserve};
+  const auto y = run_conv(s, free, o, x, w, b);
+  const auto oracle = ref::conv2d_oracle(s, ref::widen(x), w, b);
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < oracle.size(); ++i) {
+    num += (y[i] - oracle[i]) * (y[i] - oracle[i]);
+    den += oracle[i] * oracle[i];
+  }
+  EXPECT_LE(std::sqrt(num / std::max(den, 1e-300)), free_tolerance) << "free order";
+}
+
+ops::Conv2d::Options tile(uint32_t channels, uint32_t pixels, bool packed = false) {
+  ops::Conv2d::Options o;
+  o.tile_channels = channels;
+  o.tile_pixels = pixels;
+  if (packed) o.weights = ops::Conv2d::WeightLayout::Packed;
+  return o;
+}
+const ops::Conv2d::Options kAuto{};
+const ops::Conv2d::Options kPacked{ops::Conv2d::WeightLayout::Packed};
+
+}  // namespace
+
+TEST(Conv2dTiled, OutputsAndChannelsNotMultiplesOfTheTile) {
+  // 13 columns, 11 rows, 19 output channels: partial tiles in x and in channels.
+  expect_exact(shape(1, 21, 11, 13, 19, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kAuto, 1);
+  expect_exact(shape(1, 21, 11, 13, 19, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kPacked, 2);
+  expect_exact(shape(1, 9, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 3);  // fewer channels than one group
+}
+
+TEST(Conv2dTiled, KernelsStridesAndPadding) {
+  expect_exact(shape(1, 16, 9, 12, 10, 1, 1, 1, 1, 0, 0, 0, 0, false), kAuto, 4);        // 1x1 flat, vec4 rows
+  expect_exact(shape(1, 16, 9, 11, 10, 1, 1, 1, 1, 0, 0, 0, 0), kPacked, 5);             // 1x1 flat, odd
+  expect_exact(shape(1, 13, 12, 16, 9, 1, 1, 2, 2, 0, 0, 0, 0), kAuto, 6);               // 1x1 stride 2, vec4 rows
+  expect_exact(shape(1, 13, 12, 16, 9, 1, 3, 1, 1, 0, 2, 0, 1), kPacked, 7);             // 1x3, left pad 2
+  expect_exact(shape(1, 3, 23, 24, 11, 7, 7, 2, 2, 3, 3, 3, 3, true, true), kAuto, 8);   // 7x7 stride 2
+  expect_exact(shape(1, 11, 10, 12, 7, 5, 3, 2, 1, 2, 1, 1, 0), kAuto, 9);               // 5x3, asymmetric
+  expect_exact(shape(1, 11, 10, 12, 7, 5, 3, 1, 2, 0, 2, 2, 1), kPacked, 10);            // 3-wide stride 2 in x
+  expect_exact(shape(1, 6, 16, 16, 8, 3, 3, 2, 2, 1, 1, 1, 1), kPacked, 11);             // 3x3 stride 2, vec4 rows
+  expect_exact(shape(1, 6, 8, 20, 8, 5, 5, 1, 1, 0, 3, 1, 4), kAuto, 12);                // pad_left 3: vec4 offset 1
+  expect_exact(shape(1, 5, 6, 8, 4, 3, 3, 1, 1, 0, 0, 0, 0), kAuto, 13);                 // no padding
+}
+
+TEST(Conv2dTiled, EveryTreeDepth) {
+  // 3x3: slices = next_pow2(max(ceil(ci / 3), min(ci, 8))): 1, 2, 4, 8, 16, 32, 128 slices; 2048
+  // channels reach kMaxSlices (1024, uneven last slices).
+  for (uint32_t ci : {1u, 2u, 3u, 5u, 8u, 40u, 300u})
+    expect_exact(shape(1, ci, 6, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kAuto, 20 + ci);
+  expect_exact(shape(1, 2048, 3, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1), kPacked, 30, false, 1e-5);  // one long fma chain
+  expect_exact(shape(1, 700, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0), kAuto, 31);  // 1x1: 32 slices of 22
+}
+
+TEST(Conv2dTiled, Batch) {
+  expect_exact(shape(2, 19, 7, 9, 21, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 40);
+  expect_exact(shape(2, 33, 5, 8, 17, 1, 1, 1, 1, 0, 0, 0, 0, false), kPacked, 41);
+}
+
+TEST(Conv2dTiled, ForcedTileShapes) {
+  // The device's choice aside, every tile shape keeps the canonical order.
+  const Conv2dShape s = shape(1, 23, 9, 13, 21, 3, 3, 1, 1, 1, 1, 1, 1, true, true);
+  for (auto [c, p] : std::initializer_list<std::pair<uint32_t, uint32_t>>{{4, 1}, {4, 3}, {8, 5}, {16, 4}, {32, 8}}) {
+    expect_exact(s, tile(c, p), 50 + c + p);
+    expect_exact(s, tile(c, p, true), 60 + c + p);
+  }
+}
+
+TEST(Conv2dTiled, DenormalsUnderEveryContract) {
+  // Products ~1e-40 and sums through the denormal range; ftz flushes every result, preserve keeps
+  // them, and denormal inputs are flushed on the host under ftz.
+  expect_exact(shape(1, 24, 7, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 70, /*tiny=*/true);
+  expect_exact(shape(1, 24, 7, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1), kPacked, 71, /*tiny=*/true);
+  expect_exact(shape(1, 40, 4, 8, 12, 1, 1, 1, 1, 0, 0, 0, 0, false), kAuto, 72, /*tiny=*/true);
+}
+
+TEST(Conv2dTiled, WeightLayoutsAgree) {
+  const Conv2dShape s = shape(1, 30, 8, 10, 13, 3, 3, 1, 1, 1, 1, 1, 1);
+  const auto x = values(s.input_elements(), 80, 1.0f), w = values(s.weight_elements(), 81, 1.0f);
+  const auto b = values(s.c_out, 82, 1.0f);
+  const NumericMode m{};
+  const auto oihw = run_conv(s, m, kAuto, x, w, b), packed = run_conv(s, m, kPacked, x, w, b);
+  EXPECT_EQ(0, std::memcmp(oihw.data(), packed.data(), oihw.size() * 4));
+  ops::Conv2d op(device(), s, m, kPacked);
+  const auto p = op.pack_weight(w);
+  EXPECT_EQ(p.size() % 4, 0u);
+  EXPECT_GE(p.size(), w.size());
+  EXPECT_THROW(op.pack_weight(std::vector<float>(w.size() - 1)), std::invalid_argument);
+  EXPECT_NE(op.describe().find("packed"), std::string::npos);
 }
 
 }  // namespace lockstep::test
