@@ -4,18 +4,38 @@
 set(LOCKSTEP_SHADER_TARGET_ENV vulkan1.2)
 set(LOCKSTEP_EMBEDDED_SHADERS "" CACHE INTERNAL "")
 
-# lockstep_shader(<file.comp> [FIXED] [DEPENDS inc.glsl ...])
+# lockstep_shader(<file.comp> [FIXED] [TEXEL] [DEPENDS inc.glsl ...])
 # FIXED shaders are built in four variants that differ only by float-control execution
 # modes, because a mode may be emitted only where the device supports it:
 #   <name>, <name>+rte, <name>+dp (DenormPreserve), <name>+rte+dp
+# TEXEL shaders are built twice more: <name>+texel... with LS_TEXEL=1 (operands read through
+# uniform texel buffers instead of storage buffers).
 function(lockstep_shader source)
-  cmake_parse_arguments(ARG "FIXED" "" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "FIXED;TEXEL" "" "DEPENDS" ${ARGN})
   get_filename_component(name ${source} NAME_WE)
-  set(variants "${name}|")
-  if(ARG_FIXED)
-    list(APPEND variants "${name}+rte|-DLS_RTE=1" "${name}+dp|-DLS_DENORM_PRESERVE=1"
-         "${name}+rte+dp|-DLS_RTE=1,-DLS_DENORM_PRESERVE=1")
+  set(bases "${name}|")
+  if(ARG_TEXEL)
+    list(APPEND bases "${name}+texel|-DLS_TEXEL=1")
   endif()
+  set(variants)
+  foreach(b ${bases})
+    string(REPLACE "|" ";" bp "${b}")
+    list(GET bp 0 bname)
+    list(LENGTH bp blen)
+    set(bdefs "")
+    if(blen GREATER 1)
+      list(GET bp 1 bdefs)
+    endif()
+    set(sep "")
+    if(bdefs)
+      set(sep ",")
+    endif()
+    list(APPEND variants "${bname}|${bdefs}")
+    if(ARG_FIXED)
+      list(APPEND variants "${bname}+rte|${bdefs}${sep}-DLS_RTE=1" "${bname}+dp|${bdefs}${sep}-DLS_DENORM_PRESERVE=1"
+           "${bname}+rte+dp|${bdefs}${sep}-DLS_RTE=1,-DLS_DENORM_PRESERVE=1")
+    endif()
+  endforeach()
   set(deps)
   foreach(d ${ARG_DEPENDS})
     list(APPEND deps ${CMAKE_CURRENT_SOURCE_DIR}/${d})

@@ -19,8 +19,8 @@ bool has_extension(const std::vector<vk::ExtensionProperties>& exts, const char*
 }  // namespace
 
 std::string KernelDesc::key() const {
-  std::string k = shader + "|b" + std::to_string(bindings) + "|p" + std::to_string(push_bytes) + "|wg" +
-                  std::to_string(workgroup_size) + (full_subgroups ? "|full" : "");
+  std::string k = shader + "|b" + std::to_string(bindings) + "|t" + std::to_string(texel_bindings) + "|p" +
+                  std::to_string(push_bytes) + "|wg" + std::to_string(workgroup_size) + (full_subgroups ? "|full" : "");
   for (const auto& s : spec) k += "|" + std::to_string(s.id) + "=" + std::to_string(s.value);
   return k;
 }
@@ -54,6 +54,10 @@ Device::Device(const Context& context, uint32_t index) : physical_(context.physi
   t.max_workgroup_count_x = props.limits.maxComputeWorkGroupCount[0];
   t.max_workgroup_count_y = props.limits.maxComputeWorkGroupCount[1];
   t.max_shared_memory = props.limits.maxComputeSharedMemorySize;
+  t.max_texel_buffer_elements = props.limits.maxTexelBufferElements;
+  t.min_texel_buffer_offset_alignment = props.limits.minTexelBufferOffsetAlignment;
+  t.texel_buffer_rgba32f = bool(physical_.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
+                                vk::FormatFeatureFlagBits::eUniformTexelBuffer);
   t.timestamp_period_ns = props.limits.timestampPeriod;
   t.subgroup_size = sg.subgroupSize;
   t.subgroup_basic = bool(sg.supportedOperations & vk::SubgroupFeatureFlagBits::eBasic);
@@ -174,7 +178,8 @@ Buffer Device::create_buffer_with(uint64_t bytes, vk::BufferUsageFlags usage, bo
                              std::to_string(traits_.max_memory_allocation_size) + ") on " + traits_.name);
   Buffer b;
   b.bytes_ = bytes;
-  b.buffer_ = vk::raii::Buffer(device_, vk::BufferCreateInfo({}, bytes, usage, vk::SharingMode::eExclusive));
+  const uint64_t allocated = (bytes + 15) / 16 * 16;  // whole vec4s / RGBA32F texels
+  b.buffer_ = vk::raii::Buffer(device_, vk::BufferCreateInfo({}, allocated, usage, vk::SharingMode::eExclusive));
   const auto req = b.buffer_.getMemoryRequirements();
   uint32_t type;
   if (host_visible) {
@@ -196,10 +201,10 @@ Buffer Device::create_buffer_with(uint64_t bytes, vk::BufferUsageFlags usage, bo
 }
 
 Buffer Device::create_buffer(uint64_t bytes) {
-  return create_buffer_with(bytes,
-                            vk::BufferUsageFlagBits::eStorageBuffer | vk::BufferUsageFlagBits::eTransferSrc |
-                                vk::BufferUsageFlagBits::eTransferDst,
-                            false);
+  vk::BufferUsageFlags usage = vk::BufferUsageFlagBits::eStorageBuffer | vk::BufferUsageFlagBits::eTransferSrc |
+                               vk::BufferUsageFlagBits::eTransferDst;
+  if (traits_.texel_buffer_rgba32f) usage |= vk::BufferUsageFlagBits::eUniformTexelBuffer;
+  return create_buffer_with(bytes, usage, false);
 }
 
 void Device::upload(Buffer& dst, const void* src, uint64_t bytes, uint64_t dst_offset) {
@@ -314,8 +319,13 @@ const Kernel& Device::kernel(const KernelDesc& desc) {
   auto k = std::make_unique<Kernel>();
   k->desc = desc;
   std::vector<vk::DescriptorSetLayoutBinding> bindings;
+  if (desc.texel_bindings && !traits_.texel_buffer_rgba32f)
+    throw std::invalid_argument(desc.shader + ": texel buffers requested but " + traits_.name +
+                                " cannot read RGBA32F uniform texel buffers");
   for (uint32_t i = 0; i < desc.bindings; ++i)
-    bindings.emplace_back(i, vk::DescriptorType::eStorageBuffer, 1, vk::ShaderStageFlagBits::eCompute);
+    bindings.emplace_back(i, (desc.texel_bindings >> i & 1u) ? vk::DescriptorType::eUniformTexelBuffer
+                                                             : vk::DescriptorType::eStorageBuffer,
+                          1, vk::ShaderStageFlagBits::eCompute);
   k->set_layout = vk::raii::DescriptorSetLayout(device_, vk::DescriptorSetLayoutCreateInfo({}, bindings));
   vk::PushConstantRange range(vk::ShaderStageFlagBits::eCompute, 0, desc.push_bytes);
   vk::PipelineLayoutCreateInfo li({}, *k->set_layout);

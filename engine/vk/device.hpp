@@ -19,11 +19,13 @@ namespace lockstep {
 
 class Device;
 
-// A storage buffer in device memory (device-local where the device has it).
+// A storage buffer in device memory (device-local where the device has it). Its allocation is
+// rounded up to 16 bytes so that it can also be read as RGBA32F texels or vec4s to the end.
 class Buffer {
  public:
   Buffer() = default;
   uint64_t bytes() const { return bytes_; }
+  uint64_t allocated_bytes() const { return (bytes_ + 15) / 16 * 16; }
   vk::Buffer handle() const { return *buffer_; }
   bool valid() const { return bytes_ != 0; }
 
@@ -43,11 +45,12 @@ struct SpecConstant {
 
 struct KernelDesc {
   std::string shader;          // embedded shader variant name
-  uint32_t bindings = 0;       // storage buffers at bindings 0..bindings-1
+  uint32_t bindings = 0;       // buffers at bindings 0..bindings-1: storage buffers, except ...
   uint32_t push_bytes = 0;
   uint32_t workgroup_size = 64;  // local_size_x (specialization constant id 100)
   std::vector<SpecConstant> spec;
   bool full_subgroups = false;   // require full subgroups where the device can
+  uint32_t texel_bindings = 0;   // ... bit i set: binding i is a uniform texel buffer (RGBA32F view)
   std::string key() const;
 };
 

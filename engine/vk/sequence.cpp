@@ -1,5 +1,6 @@
 #include "vk/sequence.hpp"
 
+#include <array>
 #include <stdexcept>
 
 namespace lockstep {
@@ -22,8 +23,10 @@ Sequence::Sequence(Device& device, bool timestamps) : device_(device) {
 
 vk::DescriptorSet Sequence::allocate_set(const Kernel& kernel) {
   if (pools_.empty() || sets_in_pool_ == kSetsPerPool) {
-    vk::DescriptorPoolSize size(vk::DescriptorType::eStorageBuffer, kSetsPerPool * kMaxBindingsPerSet);
-    pools_.emplace_back(device_.device(), vk::DescriptorPoolCreateInfo({}, kSetsPerPool, size));
+    const std::array<vk::DescriptorPoolSize, 2> sizes{
+        vk::DescriptorPoolSize(vk::DescriptorType::eStorageBuffer, kSetsPerPool * kMaxBindingsPerSet),
+        vk::DescriptorPoolSize(vk::DescriptorType::eUniformTexelBuffer, kSetsPerPool * kMaxBindingsPerSet)};
+    pools_.emplace_back(device_.device(), vk::DescriptorPoolCreateInfo({}, kSetsPerPool, sizes));
     sets_in_pool_ = 0;
   }
   ++sets_in_pool_;
@@ -49,20 +52,36 @@ void Sequence::dispatch(const Kernel& kernel, std::initializer_list<Binding> bin
     throw std::invalid_argument(kernel.desc.shader + ": " + std::to_string(groups) + " workgroups exceed the device's limits");
 
   const vk::DescriptorSet set = allocate_set(kernel);
-  std::vector<vk::DescriptorBufferInfo> infos;
-  infos.reserve(bindings.size());
+  std::vector<vk::DescriptorBufferInfo> infos(bindings.size());
+  std::vector<vk::BufferView> views(bindings.size());
+  std::vector<vk::WriteDescriptorSet> writes;
+  uint32_t i = 0;
   for (const Binding& b : bindings) {
     if (!b.buffer || !b.buffer->valid()) throw std::invalid_argument(kernel.desc.shader + ": unbound buffer");
-    const uint64_t range = b.range == VK_WHOLE_SIZE ? b.buffer->bytes() - b.offset : b.range;
-    if (range > device_.traits().max_storage_buffer_range)
-      throw std::invalid_argument(kernel.desc.shader + ": a binding of " + std::to_string(range) +
-                                  " bytes exceeds maxStorageBufferRange (" +
-                                  std::to_string(device_.traits().max_storage_buffer_range) + "); it must be split");
-    infos.emplace_back(b.buffer->handle(), b.offset, range);
+    if (b.offset >= b.buffer->allocated_bytes())
+      throw std::invalid_argument(kernel.desc.shader + ": binding offset " + std::to_string(b.offset) +
+                                  " is past the end of a " + std::to_string(b.buffer->bytes()) + "-byte buffer");
+    const uint64_t range = b.range == VK_WHOLE_SIZE ? b.buffer->allocated_bytes() - b.offset : b.range;
+    if (kernel.desc.texel_bindings >> i & 1u) {
+      if (range % 16 != 0 || range / 16 > t.max_texel_buffer_elements ||
+          (t.min_texel_buffer_offset_alignment && b.offset % t.min_texel_buffer_offset_alignment != 0))
+        throw std::invalid_argument(kernel.desc.shader + ": a texel view of " + std::to_string(range) + " bytes at offset " +
+                                    std::to_string(b.offset) + " does not fit the device's maxTexelBufferElements (" +
+                                    std::to_string(t.max_texel_buffer_elements) + ") or offset alignment");
+      views_.emplace_back(device_.device(),
+                          vk::BufferViewCreateInfo({}, b.buffer->handle(), vk::Format::eR32G32B32A32Sfloat, b.offset, range));
+      views[i] = *views_.back();
+      writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eUniformTexelBuffer, nullptr, nullptr, &views[i]);
+    } else {
+      if (range > t.max_storage_buffer_range)
+        throw std::invalid_argument(kernel.desc.shader + ": a binding of " + std::to_string(range) +
+                                    " bytes exceeds maxStorageBufferRange (" + std::to_string(t.max_storage_buffer_range) +
+                                    "); it must be split");
+      infos[i] = vk::DescriptorBufferInfo(b.buffer->handle(), b.offset, range);
+      writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eStorageBuffer, nullptr, &infos[i]);
+    }
+    ++i;
   }
-  std::vector<vk::WriteDescriptorSet> writes;
-  for (uint32_t i = 0; i < infos.size(); ++i)
-    writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eStorageBuffer, nullptr, &infos[i]);
   device_.device().updateDescriptorSets(writes, {});
 
   const uint32_t q = static_cast<uint32_t>(labels_.size()) * 2;

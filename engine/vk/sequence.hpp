@@ -11,6 +11,9 @@
 
 namespace lockstep {
 
+// A buffer bound to a kernel: a storage buffer, or an RGBA32F texel view where the kernel
+// declares a texel binding (KernelDesc::texel_bindings). VK_WHOLE_SIZE: to the end of the
+// allocation (a multiple of 16 bytes).
 struct Binding {
   const Buffer* buffer = nullptr;
   uint64_t offset = 0;
@@ -51,6 +54,7 @@ class Sequence {
   Device& device_;
   vk::raii::CommandBuffer cb_{nullptr};
   std::vector<vk::raii::DescriptorPool> pools_;
+  std::vector<vk::raii::BufferView> views_;  // texel views of the recorded dispatches
   uint32_t sets_in_pool_ = 0;
   vk::raii::QueryPool queries_{nullptr};
   uint32_t query_capacity_ = 0;

@@ -73,10 +73,13 @@ std::string DeviceTraits::summary() const {
     << "probe: fma() fused " << yn(fma_fused) << " (" << fma_fused_cases << " fused, " << fma_unfused_cases
     << " two roundings, of " << fma_cases << " cases); denormals preserved " << yn(denormals_preserved)
     << " (operands flushed " << yn(denormal_operands_flushed) << ", results flushed " << yn(denormal_results_flushed)
-    << "); default rounding nearest-even " << yn(rounds_nearest_even) << "\n"
+    << "); default rounding nearest-even " << yn(rounds_nearest_even) << "; texel fetch exact "
+    << yn(texel_fetch_exact) << "\n"
     << "limits: maxStorageBufferRange " << max_storage_buffer_range << ", maxMemoryAllocationSize "
     << max_memory_allocation_size << ", maxComputeWorkGroupInvocations " << max_workgroup_invocations
-    << ", shared memory " << max_shared_memory << ", device-local " << device_local_bytes << " bytes\n"
+    << ", shared memory " << max_shared_memory << ", maxTexelBufferElements " << max_texel_buffer_elements
+    << (texel_buffer_rgba32f ? "" : " (no RGBA32F texel buffers)") << ", device-local " << device_local_bytes
+    << " bytes\n"
     << "timestamps: " << yn(timestamps) << " (period " << timestamp_period_ns << " ns, " << timestamp_valid_bits
     << " bits)\n";
   s << "fixed contracts:";
