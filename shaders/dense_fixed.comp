@@ -1,55 +1,92 @@
 #version 450
-// Dense, fixed order, split-K: the canonical slices of one output are spread over a group
-// of G = min(S, subgroup size) lanes (S/G consecutive slices each, tree-joined in the lane),
-// then joined across the group by the xor-butterfly. The result does not depend on the
-// subgroup size or the workgroup size. The weight may be one chunk of rows of a larger
-// matrix (row_begin, rows), for weights beyond a binding's range.
+// Dense, fixed order (dense.glsl). The canonical slices of plan_dense_reduction (per_slice a
+// multiple of 4 elements) are spread over the G lanes of a group, S/G consecutive slices a
+// lane; each slice is summed from +0.0 in ascending k with ls_mac (vec4 by vec4, components in
+// order), the lane's slices joined by its own binary counter (the tree of ls_tree_push, with
+// static indices), then the lanes' trees by the xor-butterfly (ls_tree_subgroup): the canonical
+// tree over all S slices. The result depends on neither the subgroup size nor G nor the
+// workgroup size.
 #extension GL_GOOGLE_include_directive : require
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
 #include "fixed_arith.glsl"
-#include "fixed_reduce.glsl"
 #include "fixed_tree_subgroup.glsl"
+#include "dense.glsl"
 
-layout(constant_id = 8) const bool HAS_BIAS = true;
-layout(constant_id = 9) const bool RELU = false;
+layout(constant_id = 13) const uint SQ = 1u;  // vec4s per slice (per_slice / 4)
+layout(constant_id = 14) const uint LL = 0u;  // log2(S / G): tree levels within a lane
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer W { float wt[]; };
-layout(std430, binding = 2) readonly buffer B { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-layout(push_constant) uniform Push { uint n, in_features, out_features, row_begin, rows, slices, per_slice; } pc;
+float ls_finish(float v, uint row) {
+  if (HAS_BIAS) v = ls_add(v, bias[row]);
+  return RELU ? ls_relu(v) : v;
+}
+
+const uint NL = LL > 0u ? LL : 1u;
+float acc[R];
+float stack[R * NL];
+
+// acc[r] += the slice's vec4s [q0, q1), ascending, elements past the end of the row skipped.
+void accumulate(uint q0, uint q1) {
+  for (uint q = q0; q < q1; ++q) {
+    vec4 xv = x_quad(g_sample, q);
+    [[unroll]] for (uint r = 0u; r < R; ++r) {
+      vec4 wv = w_quad(weight_row(r), q);
+      [[unroll]] for (uint c = 0u; c < 4u; ++c)
+        if (VEC || 4u * q + c < pc.in_features) acc[r] = ls_mac(acc[r], xv[c], wv[c]);
+    }
+  }
+}
+
+// Pushes acc as the lane's partial number j: lower + upper for the levels below the trailing
+// ones of j, then stored at that level (selects on the uniform-per-lane j: static indices).
+void push_partial(uint j) {
+  uint ones = uint(findLSB(~j));
+  [[unroll]] for (uint l = 0u; l < LL; ++l) {
+    [[unroll]] for (uint r = 0u; r < R; ++r) {
+      float sl = stack[r * NL + l];
+      float v = l < ones ? ls_add(sl, acc[r]) : acc[r];
+      stack[r * NL + l] = l == ones ? v : sl;
+      acc[r] = v;
+    }
+  }
+}
 
 void main() {
-  uint group = min(pc.slices, gl_SubgroupSize);
-  uint groups_per_subgroup = gl_SubgroupSize / group;
-  uint groups_per_wg = gl_NumSubgroups * groups_per_subgroup;
-  uint my_group = gl_SubgroupID * groups_per_subgroup + gl_SubgroupInvocationID / group;
-  uint lane = gl_SubgroupInvocationID % group;
-  uint lane_slices = pc.slices / group;
-  uint total = pc.n * pc.rows;
-  for (uint base = ls_linear_group() * groups_per_wg; base < total; base += ls_group_count() * groups_per_wg) {
-    uint o = base + my_group;
-    bool valid = o < total;
-    uint oc = valid ? o : total - 1u;
-    uint n = oc / pc.rows, r = oc % pc.rows;
-    uint xrow = n * pc.in_features, wrow = r * pc.in_features;
-    float stack[LS_MAX_LEVELS];
-    for (uint j = 0u; j < lane_slices; ++j) {
-      uint s = lane * lane_slices + j;
-      uint k0 = min(pc.in_features, s * pc.per_slice);
-      uint k1 = min(pc.in_features, k0 + pc.per_slice);
-      float acc = 0.0;
-      for (uint k = k0; k < k1; ++k) acc = ls_mac(acc, x[xrow + k], wt[wrow + k]);
-      ls_tree_push(stack, j, acc);
+  uint groups_per_wg = gl_WorkGroupSize.x / G;
+  uint group = group_index();
+  uint items = pc.n * blocks_per_sample();
+  uint lane_slices = 1u << LL;  // S / G
+  uint quads = (pc.in_features + 3u) / 4u;
+  // Slices before `full` hold SQ vec4s each (unrolled); the next one may be shorter, the rest
+  // are empty. Each lane takes its range of slices in two loops (full, then the others):
+  // an if inside the first loop would cost llvmpipe a select per multiply-add.
+  uint full = quads / SQ;
+  if (!VEC) full = pc.in_features / (4u * SQ);
+  uint first = g_lane * lane_slices;
+  uint lane_full = uint(clamp(int(full) - int(first), 0, int(lane_slices)));
+  for (uint base = ls_linear_group() * groups_per_wg; base < items; base += ls_group_count() * groups_per_wg) {
+    set_item(base + group, items);
+    [[unroll]] for (uint i = 0u; i < R * NL; ++i) stack[i] = 0.0;
+    for (uint j = 0u; j < lane_full; ++j) {
+      uint q0 = (first + j) * SQ;
+      [[unroll]] for (uint r = 0u; r < R; ++r) acc[r] = 0.0;
+      [[unroll]] for (uint k = 0u; k < SQ; ++k) {
+        vec4 xv = x_quad(g_sample, q0 + k);
+        [[unroll]] for (uint r = 0u; r < R; ++r) {
+          vec4 wv = w_quad(weight_row(r), q0 + k);
+          [[unroll]] for (uint c = 0u; c < 4u; ++c) acc[r] = ls_mac(acc[r], xv[c], wv[c]);
+        }
+      }
+      push_partial(j);
     }
-    float v = ls_tree_subgroup(stack[ls_log2(lane_slices)], group);
-    if (valid && lane == 0u) {
-      uint row = pc.row_begin + r;
-      if (HAS_BIAS) v = ls_add(v, bias[row]);
-      if (RELU) v = ls_relu(v);
-      y[n * pc.out_features + row] = v;
+    for (uint j = lane_full; j < lane_slices; ++j) {
+      uint q0 = min(quads, (first + j) * SQ);
+      [[unroll]] for (uint r = 0u; r < R; ++r) acc[r] = 0.0;
+      accumulate(q0, min(quads, q0 + SQ));
+      push_partial(j);
     }
+    // acc: the lane's tree (from the push of partial lane_slices - 1).
+    float v[R];
+    [[unroll]] for (uint r = 0u; r < R; ++r) v[r] = ls_tree_subgroup(acc[r], G);
+    store_rows(v);
   }
 }

@@ -1,37 +1,35 @@
 #version 450
-// Dense, free order: one subgroup per output, lanes stride over K with fma(), then
-// subgroupAdd — its order is the implementation's, so results depend on the subgroup size.
+// Dense, free order (dense.glsl): lane l of a group takes vec4s l, l + G, ... of the rows with
+// fma() into vec4 accumulators (four chains), then the components and the group's lanes are
+// summed in whatever order is fastest — results depend on G and the device.
 #extension GL_GOOGLE_include_directive : require
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_arithmetic : require
 #include "common.glsl"
+#include "dense.glsl"
 
-layout(constant_id = 8) const bool HAS_BIAS = true;
-layout(constant_id = 9) const bool RELU = false;
-
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer W { float wt[]; };
-layout(std430, binding = 2) readonly buffer B { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-layout(push_constant) uniform Push { uint n, in_features, out_features, row_begin, rows, slices, per_slice; } pc;
+float ls_finish(float v, uint row) {
+  if (HAS_BIAS) v += bias[row];
+  return RELU ? max(v, 0.0) : v;
+}
 
 void main() {
-  uint total = pc.n * pc.rows;
-  for (uint base = ls_linear_group() * gl_NumSubgroups; base < total; base += ls_group_count() * gl_NumSubgroups) {
-    uint o = base + gl_SubgroupID;
-    bool valid = o < total;
-    uint oc = valid ? o : total - 1u;
-    uint n = oc / pc.rows, r = oc % pc.rows;
-    uint xrow = n * pc.in_features, wrow = r * pc.in_features;
-    float acc = 0.0;
-    for (uint k = gl_SubgroupInvocationID; k < pc.in_features; k += gl_SubgroupSize)
-      acc = fma(x[xrow + k], wt[wrow + k], acc);
-    float v = subgroupAdd(acc);
-    if (valid && subgroupElect()) {
-      uint row = pc.row_begin + r;
-      if (HAS_BIAS) v += bias[row];
-      if (RELU) v = max(v, 0.0);
-      y[n * pc.out_features + row] = v;
+  uint groups_per_wg = gl_WorkGroupSize.x / G;
+  uint group = group_index();
+  uint items = pc.n * blocks_per_sample();
+  uint quads = (pc.in_features + 3u) / 4u;
+  for (uint base = ls_linear_group() * groups_per_wg; base < items; base += ls_group_count() * groups_per_wg) {
+    set_item(base + group, items);
+    vec4 acc[R];
+    [[unroll]] for (uint r = 0u; r < R; ++r) acc[r] = vec4(0.0);
+    for (uint q = g_lane; q < quads; q += G) {
+      vec4 xv = x_quad(g_sample, q);
+      [[unroll]] for (uint r = 0u; r < R; ++r) acc[r] = fma(xv, w_quad(weight_row(r), q), acc[r]);
     }
+    float v[R];
+    [[unroll]] for (uint r = 0u; r < R; ++r) {
+      float s = (acc[r].x + acc[r].y) + (acc[r].z + acc[r].w);
+      [[unroll]] for (uint off = 1u; off < G; off <<= 1) s += subgroupShuffleXor(s, off);
+      v[r] = s;
+    }
+    store_rows(v);
   }
 }

@@ -81,7 +81,7 @@ void add_conv(std::vector<CaseDef>& cases, uint64_t seed, std::string name, Conv
   c.device = [=](Device& d, const NumericMode& m) {
     const Floats xf = ref::flush_for(m, x), wf = ref::flush_for(m, w), bf = ref::flush_for(m, b);
     ops::Conv2d op(d, s, m);
-    Buffer xb = d.upload_new<float>(xf), wb = d.upload_new<float>(wf), bb = d.upload_new<float>(bf);
+    Buffer xb = d.upload_new<float>(xf), wb = d.upload_new<float>(op.pack_weight(wf)), bb = d.upload_new<float>(bf);
     return run_sequence(d, s.output_elements(), [&](Sequence& q, const Buffer& y) { op.record(q, xb, wb, bb, y); });
   };
   c.reference = [=](const NumericMode& m) {

@@ -117,7 +117,9 @@ CompiledNetwork::CompiledNetwork(Device& device, const Network& prepared, const 
         s.stride_h = l.stride_h, s.stride_w = l.stride_w, s.pad_top = l.pad_top, s.pad_left = l.pad_left;
         s.pad_bottom = l.pad_bottom, s.pad_right = l.pad_right, s.bias = l.bias, s.relu = l.relu;
         im.conv[i] = std::make_unique<ops::Conv2d>(device, s, m);
-        im.conv_weight[i] = upload(l.name + ".weight");
+        const auto packed = im.conv[i]->pack_weight(ref::flush_for(m, net_.params.at(l.name + ".weight")));
+        weight_bytes_ += packed.size() * 4;
+        im.conv_weight[i] = device.upload_new<float>(packed);
         if (l.bias) im.bias[i] = upload(l.name + ".bias");
         break;
       }

@@ -26,6 +26,8 @@
 namespace lockstep {
 
 inline constexpr uint32_t kTargetSliceElements = 32;
+// Convolutions take longer slices (see plan_conv_reduction).
+inline constexpr uint32_t kConvTargetSliceElements = 256;
 inline constexpr uint32_t kMinSlices = 8;
 inline constexpr uint32_t kMaxSlices = 1024;
 
@@ -41,6 +43,20 @@ struct ReductionPlan {
 };
 
 uint32_t next_pow2(uint32_t v);
-ReductionPlan plan_reduction(uint32_t units, uint32_t unit_len = 1);
+ReductionPlan plan_reduction(uint32_t units, uint32_t unit_len = 1, uint32_t target_elements = kTargetSliceElements,
+                             uint32_t min_slices = kMinSlices);
+// A convolution's plan: units = input channels of kh*kw taps, kConvTargetSliceElements per
+// slice and no minimum slice count:
+//   per_slice0 = max(1, 256 / (kh*kw)),  S = min(1024, next_pow2(ceil(c_in / per_slice0)))
+// Why: a convolution invocation holds dozens of accumulators, and every slice boundary pushes
+// all of them into the tree; at 32 elements (two channels of a 3x3) the pushes cost as much as
+// the multiply-adds on CPU drivers. Why no minimum: free-order convolutions are one sequential
+// chain of c_in*kh*kw products on every device here, so short reductions in one slice are as
+// accurate as free order, and longer ones (sums of at most ~256 products joined by a tree) more.
+ReductionPlan plan_conv_reduction(uint32_t c_in, uint32_t taps);
+// A dense layer's plan: plan_reduction(in) with per_slice rounded up to a multiple of 4, so that
+// slices begin on vec4 boundaries (the device reads rows as vec4s); trailing slices may then be
+// empty.
+ReductionPlan plan_dense_reduction(uint32_t in_features);
 
 }  // namespace lockstep

@@ -1,9 +1,10 @@
-// Conv2d: NCHW input, OIHW weight (or the packed layout of pack_weight), optional bias and fused
-// ReLU; strides, asymmetric padding.
-// Fixed order: shaders/conv2d_tiled_fixed.comp (canonical plan over input channels, see
-// numerics/reduction_plan.hpp); free order: shaders/conv2d_tiled_free.comp. Both are register-
-// tiled (shaders/conv2d_tiled.glsl): an invocation computes 4*TC output channels x TP output
-// pixels of a row, with the tile shape, weight sharing and vector loads chosen per device.
+// Conv2d: NCHW input, weights in the packed layout of pack_weight (from OIHW), optional bias and
+// fused ReLU; strides, asymmetric padding (taps in the padding read +0.0).
+// Fixed order: shaders/conv2d_fixed.comp (canonical plan over input channels, see
+// numerics/reduction_plan.hpp); free order: shaders/conv2d_free.comp. Both are register-tiled
+// (shaders/conv2d.glsl): an invocation computes M output channels x P output pixels, with the
+// tile shape, the way operands are read (texel or storage buffers), weight sharing across
+// subgroup lanes and vec4 stores chosen per device and shape (describe() names the choice).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -16,43 +17,43 @@
 
 namespace lockstep::ops {
 
-enum class Conv2dWeightLayout {
-  Oihw,    // the weight buffer is OIHW, as stored
-  Packed,  // the weight buffer holds Conv2d::pack_weight(OIHW): faster to read
-};
-
+// Overrides of the device's choice (tests and benchmarks); 0 / Auto: let the op choose.
 struct Conv2dOptions {
-  Conv2dWeightLayout weights = Conv2dWeightLayout::Oihw;
-  uint32_t tile_channels = 0;  // output channels per invocation, a multiple of 4; 0: chosen for the device
-  uint32_t tile_pixels = 0;    // output pixels per invocation; 0: chosen for the device
+  enum class Reads { Auto, Storage, Texel };
+  uint32_t tile_channels = 0;  // M, a multiple of 4
+  uint32_t tile_pixels = 0;    // P
+  Reads reads = Reads::Auto;   // Texel is refused where the device cannot honour it
+  int share = -1;              // lanes sharing weight loads: -1 auto, 0 none, else a power of two
+  bool allow_flat = true;      // false: tiles within output rows even where flat tiles would do
 };
 
 class Conv2d {
  public:
-  using WeightLayout = Conv2dWeightLayout;
   using Options = Conv2dOptions;
 
   Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode, const Options& options = {});
-  // `weight` in the layout of options.weights; `bias` is ignored (but must be a valid buffer)
-  // when the shape has no bias.
+  // `weight` holds pack_weight(OIHW); `bias` is ignored (but must be a valid buffer) when the
+  // shape has no bias.
   void record(Sequence& seq, const Buffer& x, const Buffer& weight, const Buffer& bias, const Buffer& y) const;
   const Conv2dShape& shape() const { return shape_; }
 
-  // The weight buffer's contents for this op from an OIHW weight: with WeightLayout::Packed
-  // [co / tile_channels][ci][ky][kx][tile_channels] with zeros past c_out, else OIHW unchanged.
+  // The weight buffer's contents from an OIHW weight: [c_out / M][ci][ky][kx][M], zero-padded
+  // past c_out (M = the tile's channels).
   std::vector<float> pack_weight(std::span<const float> oihw) const;
-  // The chosen kernel, e.g. "conv2d 16co x 8px, wg 64 = 16 tiles x 4, share 8, vec4 rows, packed".
+  // The chosen kernel, e.g. "conv2d 16co x 4px flat aligned, texel, share 8, vec4 stores, wg 64".
   std::string describe() const;
 
  private:
+  uint32_t tile_count() const;
+
   Conv2dShape shape_;
-  Options options_;
   const Kernel* kernel_ = nullptr;
-  uint32_t tc_ = 1, tp_ = 1;    // tile: 4*tc_ output channels x tp_ pixels
-  uint32_t share_ = 0;          // weights shared over groups of share_ lanes (0: none)
-  uint32_t xvec_ = 1;           // 4: input rows read as vec4s
-  uint32_t tw_ = 64, wg_ = 64;  // tiles per workgroup, invocations per workgroup
-  bool flat_ = false;           // 1x1, stride 1, no padding: the image as one row of h*w pixels
+  uint32_t mg_ = 1, p_ = 4;  // tile: 4*mg_ output channels x p_ pixels
+  uint32_t share_ = 0;       // weights shared over groups of share_ lanes (0: none)
+  uint32_t wg_ = 64;         // invocations per workgroup: tw_ tiles x wg_ / tw_ channel blocks
+  uint32_t tw_ = 64;
+  uint32_t cu_ = 1;          // input channels per loop iteration
+  bool texel_ = false, flat_ = false, aligned_ = false, yvec_ = false;
 };
 
 }  // namespace lockstep::ops

@@ -4,17 +4,18 @@
 namespace lockstep::ref {
 
 namespace {
-// Calls tap(ci, x_index, w_index) for the valid taps of one output, in canonical order.
+// Accumulates the taps of input channel ci for one output, (ky, kx) row-major: acc = mac(acc,
+// x, w). Taps in the padding read +0.0 (zero padding, as the frameworks define it), so the
+// accumulator sees every tap: + (+0.0 * w), which is -0.0 or +0.0, or NaN for an infinite w.
 template <class T, class X, class Acc>
 T conv_unit(const Conv2dShape& s, std::span<const X> x, std::span<const float> w, uint32_t n,
             uint32_t co, uint32_t oy, uint32_t ox, uint32_t ci, T acc, Acc&& mac) {
   for (uint32_t ky = 0; ky < s.kh; ++ky) {
     const int64_t iy = int64_t(oy) * s.stride_h - s.pad_top + ky;
-    if (iy < 0 || iy >= s.h) continue;
     for (uint32_t kx = 0; kx < s.kw; ++kx) {
       const int64_t ix = int64_t(ox) * s.stride_w - s.pad_left + kx;
-      if (ix < 0 || ix >= s.w) continue;
-      const X xv = x[((uint64_t(n) * s.c_in + ci) * s.h + iy) * s.w + ix];
+      const bool inside = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+      const X xv = inside ? x[((uint64_t(n) * s.c_in + ci) * s.h + iy) * s.w + ix] : X(0);
       const float wv = w[((uint64_t(co) * s.c_in + ci) * s.kh + ky) * s.kw + kx];
       acc = mac(acc, xv, wv);
     }
@@ -27,7 +28,7 @@ std::vector<float> conv2d_fixed(const Conv2dShape& s, std::span<const float> x, 
                                 std::span<const float> b, const NumericMode& m) {
   s.validate();
   const FixedArith ar = FixedArith::of(m);
-  const ReductionPlan plan = plan_reduction(s.c_in, s.kh * s.kw);
+  const ReductionPlan plan = plan_conv_reduction(s.c_in, s.kh * s.kw);
   const uint32_t oh = s.out_h(), ow = s.out_w();
   std::vector<float> y(s.output_elements());
   auto mac = [&](float acc, float a, float c) { return ar.mac(acc, a, c); };

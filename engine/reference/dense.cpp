@@ -7,7 +7,7 @@ std::vector<float> dense_fixed(const DenseShape& s, std::span<const float> x, st
                                std::span<const float> b, const NumericMode& m) {
   s.validate();
   const FixedArith ar = FixedArith::of(m);
-  const ReductionPlan plan = plan_reduction(s.in, 1);
+  const ReductionPlan plan = plan_dense_reduction(s.in);
   std::vector<float> y(s.output_elements());
   for (uint32_t n = 0; n < s.n; ++n)
     for (uint32_t o = 0; o < s.out; ++o) {

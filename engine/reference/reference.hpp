@@ -4,7 +4,7 @@
 //
 // Canonical orders (see numerics/reduction_plan.hpp for the slicing):
 // - conv2d: units are input channels ci ascending; inside a unit, taps (ky, kx) row-major.
-//   Taps that fall in the padding are skipped (they contribute nothing, not a 0*w product).
+//   Taps that fall in the padding read +0.0 (zero padding): they contribute a (+0.0 * w) product.
 //   out = relu?(tree + bias).
 // - dense: units are input features ascending. out = relu?(tree + bias).
 // - average pool: units are window taps ky*kw+kx ascending, padding skipped; the sum is then

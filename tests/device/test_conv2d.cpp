@@ -2,10 +2,12 @@
 // strides 1 and 2; symmetric and asymmetric padding; bias; ReLU; denormal sums), free order
 // against the float64 oracle, and a case small enough to check by hand. The register-tiled
 // kernels get their own edge cases: outputs and channel counts that are not multiples of the
-// tile, every tree depth from 1 to 1024 slices, batches, both weight layouts, forced tile shapes,
-// flushed denormals.
+// tile, flat and row tiles, aligned and unaligned segments, texel and storage reads, with and
+// without weight sharing, every tree depth from 1 to 1024 slices, batches, forced tile shapes,
+// flushed denormals, padding semantics (+0.0 * w).
 #include <bit>
 #include <cmath>
+#include <limits>
 
 #include "device/harness.hpp"
 #include "ops/conv2d.hpp"
@@ -40,7 +42,8 @@ TEST(Conv2d, HandComputedTwoByTwo) {
   for (Order order : {Order::Fixed, Order::Free}) {
     const NumericMode m{order, MacContract::MulAdd, DenormRule::Preserve};
     ops::Conv2d op(device(), s, m);
-    Buffer xb = device().upload_new<float>(x), wb = device().upload_new<float>(w), bb = device().upload_new<float>(b);
+    Buffer xb = device().upload_new<float>(x), wb = device().upload_new<float>(op.pack_weight(w));
+    Buffer bb = device().upload_new<float>(b);
     Buffer yb = device().create_buffer(4 * 4);
     Sequence seq(device());
     op.record(seq, xb, wb, bb, yb);
@@ -59,7 +62,8 @@ TEST(Conv2d, FixedOrderIndependentOfDispatchRepetition) {
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(int(i * 104729 % 101) - 50) / 91.0f;
   const NumericMode m{};
   ops::Conv2d op(device(), s, m);
-  Buffer xb = device().upload_new<float>(x), wb = device().upload_new<float>(w), bb = device().upload_new<float>(b);
+  Buffer xb = device().upload_new<float>(x), wb = device().upload_new<float>(op.pack_weight(w));
+  Buffer bb = device().upload_new<float>(b);
   Buffer yb = device().create_buffer(s.output_elements() * 4);
   Sequence seq(device());
   op.record(seq, xb, wb, bb, yb);
@@ -101,11 +105,7 @@ std::vector<float> values(uint64_t count, uint32_t seed, float scale, bool tiny 
   return v;
 }
 
-struct Outcome {
-  std::string mode;
-  uint64_t mismatches = 0, first = 0;
-  float device = 0.0f, reference = 0.0f;
-};
+using Reads = ops::Conv2dOptions::Reads;
 
 // Runs one convolution in `m` on the device and returns its output.
 std::vector<float> run_conv(const Conv2dShape& s, const NumericMode& m, const ops::Conv2d::Options& o,
@@ -122,10 +122,29 @@ std::vector<float> run_conv(const Conv2dShape& s, const NumericMode& m, const op
   return device().download_all<float>(yb, s.output_elements());
 }
 
+// The kernel variants every shape is run with: the device's choice, and each way of reading
+// operands with and without weight sharing where the device has them.
+std::vector<ops::Conv2d::Options> variants(ops::Conv2d::Options base = {}) {
+  std::vector<ops::Conv2d::Options> v{base};
+  const auto& t = device().traits();
+  for (Reads r : {Reads::Storage, Reads::Texel}) {
+    if (r == Reads::Texel && !t.texel_fetch_exact) continue;
+    for (int share : {0, 4}) {
+      if (share && !(t.subgroup_shuffle && t.compute_full_subgroups && t.min_subgroup_size >= 4)) continue;
+      ops::Conv2d::Options o = base;
+      o.reads = r;
+      o.share = share;
+      v.push_back(o);
+    }
+  }
+  return v;
+}
+
 // Every fixed contract the device runs, bit for bit against the reference; free order against
-// the float64 oracle.
+// the float64 oracle. With `sweep`, every kernel variant of variants(o), else `o` alone (each
+// variant is a pipeline that lavapipe compiles for a second or two).
 void expect_exact(const Conv2dShape& s, const ops::Conv2d::Options& o, uint32_t seed, bool tiny = false,
-                  double free_tolerance = 2e-6) {
+                  double free_tolerance = 2e-6, bool sweep = false) {
   const auto x = values(s.input_elements(), seed, 2.0f, tiny);
   const auto w = values(s.weight_elements(), seed + 1, 0.5f, tiny);
   const auto b = s.bias ? values(s.c_out, seed + 2, 0.25f) : std::vector<float>{};
@@ -136,109 +155,124 @@ void expect_exact(const Conv2dShape& s, const ops::Conv2d::Options& o, uint32_t 
              {Order::Fixed, MacContract::Fma, DenormRule::Preserve},
              {Order::Fixed, MacContract::Fma, DenormRule::Ftz}};
   size_t ran = 0;
-  for (const NumericMode& m : modes) {
-    if (device().traits().refusal(m)) continue;
-    ++ran;
-    const auto xf = ref::flush_for(m, x), wf = ref::flush_for(m, w), bf = ref::flush_for(m, b);
+  for (const auto& variant : sweep ? variants(o) : std::vector<ops::Conv2d::Options>{o}) {
+    for (const NumericMode& m : modes) {
+      if (device().traits().refusal(m)) continue;
+      ++ran;
+      const auto xf = ref::flush_for(m, x), wf = ref::flush_for(m, w), bf = ref::flush_for(m, b);
+      std::string kernel;
+      const auto y = run_conv(s, m, variant, xf, wf, bf, &kernel);
+      const auto r = ref::conv2d_fixed(s, xf, wf, bf, m);
+      ASSERT_EQ(y.size(), r.size());
+      uint64_t bad = 0, first = 0;
+      for (uint64_t i = 0; i < r.size(); ++i)
+        if (std::bit_cast<uint32_t>(y[i]) != std::bit_cast<uint32_t>(r[i]) && bad++ == 0) first = i;
+      EXPECT_EQ(bad, 0u) << describe(m) << " " << kernel << ": " << bad << " of " << r.size()
+                         << " outputs differ; first at " << first << ": device " << y[first] << ", reference " << r[first];
+    }
+    if (tiny) continue;
+    const NumericMode free{Order::Free, MacContract::MulAdd, DenormRule::Preserve};
     std::string kernel;
-    const auto y = run_conv(s, m, o, xf, wf, bf, &kernel);
-    const auto r = ref::conv2d_fixed(s, xf, wf, bf, m);
-    ASSERT_EQ(y.size(), r.size());
-    uint64_t bad = 0, first = 0;
-    for (uint64_t i = 0; i < r.size(); ++i)
-      if (std::bit_cast<uint32_t>(y[i]) != std::bit_cast<uint32_t>(r[i]) && bad++ == 0) first = i;
-    EXPECT_EQ(bad, 0u) << describe(m) << " " << kernel << ": " << bad << " of " << r.size()
-                       << " outputs differ; first at " << first << ": device " << y[first] << ", reference " << r[first];
+    const auto y = run_conv(s, free, variant, x, w, b, &kernel);
+    const auto oracle = ref::conv2d_oracle(s, ref::widen(x), w, b);
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < oracle.size(); ++i) {
+      num += (y[i] - oracle[i]) * (y[i] - oracle[i]);
+      den += oracle[i] * oracle[i];
+    }
+    EXPECT_LE(std::sqrt(num / std::max(den, 1e-300)), free_tolerance) << "free order, " << kernel;
   }
   EXPECT_GT(ran, 0u);
-  if (tiny) return;
-  const NumericMode free{Order::Free, MacContract::MulAdd, DenormRule::Preserve};
-  const auto y = run_conv(s, free, o, x, w, b);
-  const auto oracle = ref::conv2d_oracle(s, ref::widen(x), w, b);
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < oracle.size(); ++i) {
-    num += (y[i] - oracle[i]) * (y[i] - oracle[i]);
-    den += oracle[i] * oracle[i];
-  }
-  EXPECT_LE(std::sqrt(num / std::max(den, 1e-300)), free_tolerance) << "free order";
 }
 
-ops::Conv2d::Options tile(uint32_t channels, uint32_t pixels, bool packed = false) {
+ops::Conv2d::Options tile(uint32_t channels, uint32_t pixels) {
   ops::Conv2d::Options o;
   o.tile_channels = channels;
   o.tile_pixels = pixels;
-  if (packed) o.weights = ops::Conv2d::WeightLayout::Packed;
   return o;
 }
 const ops::Conv2d::Options kAuto{};
-const ops::Conv2d::Options kPacked{ops::Conv2d::WeightLayout::Packed};
 
 }  // namespace
 
 TEST(Conv2dTiled, OutputsAndChannelsNotMultiplesOfTheTile) {
   // 13 columns, 11 rows, 19 output channels: partial tiles in x and in channels.
   expect_exact(shape(1, 21, 11, 13, 19, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kAuto, 1);
-  expect_exact(shape(1, 21, 11, 13, 19, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kPacked, 2);
   expect_exact(shape(1, 9, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 3);  // fewer channels than one group
 }
 
-TEST(Conv2dTiled, KernelsStridesAndPadding) {
-  expect_exact(shape(1, 16, 9, 12, 10, 1, 1, 1, 1, 0, 0, 0, 0, false), kAuto, 4);        // 1x1 flat, vec4 rows
-  expect_exact(shape(1, 16, 9, 11, 10, 1, 1, 1, 1, 0, 0, 0, 0), kPacked, 5);             // 1x1 flat, odd
-  expect_exact(shape(1, 13, 12, 16, 9, 1, 1, 2, 2, 0, 0, 0, 0), kAuto, 6);               // 1x1 stride 2, vec4 rows
-  expect_exact(shape(1, 13, 12, 16, 9, 1, 3, 1, 1, 0, 2, 0, 1), kPacked, 7);             // 1x3, left pad 2
-  expect_exact(shape(1, 3, 23, 24, 11, 7, 7, 2, 2, 3, 3, 3, 3, true, true), kAuto, 8);   // 7x7 stride 2
-  expect_exact(shape(1, 11, 10, 12, 7, 5, 3, 2, 1, 2, 1, 1, 0), kAuto, 9);               // 5x3, asymmetric
-  expect_exact(shape(1, 11, 10, 12, 7, 5, 3, 1, 2, 0, 2, 2, 1), kPacked, 10);            // 3-wide stride 2 in x
-  expect_exact(shape(1, 6, 16, 16, 8, 3, 3, 2, 2, 1, 1, 1, 1), kPacked, 11);             // 3x3 stride 2, vec4 rows
-  expect_exact(shape(1, 6, 8, 20, 8, 5, 5, 1, 1, 0, 3, 1, 4), kAuto, 12);                // pad_left 3: vec4 offset 1
-  expect_exact(shape(1, 5, 6, 8, 4, 3, 3, 1, 1, 0, 0, 0, 0), kAuto, 13);                 // no padding
+TEST(Conv2dTiled, FlatAndRowTilesAlignedAndNot) {
+  // Each layout of tiles and segments, in every way of reading operands (sweep).
+  auto sweep = [](const Conv2dShape& s, uint32_t seed) { expect_exact(s, kAuto, seed, false, 2e-6, true); };
+  sweep(shape(1, 16, 9, 12, 10, 1, 1, 1, 1, 0, 0, 0, 0, false), 4);   // 1x1 flat aligned, 4 channels per step
+  sweep(shape(1, 8, 14, 14, 9, 3, 3, 1, 1, 1, 1, 1, 1), 6);           // w % 4 == 2: shift per ky
+  sweep(shape(1, 8, 7, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, true, true), 7); // 7x7 plane: unaligned
+  sweep(shape(1, 13, 14, 14, 9, 1, 1, 2, 2, 0, 0, 0, 0), 9);          // 1x1 stride 2, w 14: rows, unaligned
+  sweep(shape(1, 6, 16, 16, 8, 3, 3, 2, 2, 1, 1, 1, 1), 14);          // 3x3 stride 2: rows, aligned
+  expect_exact(shape(1, 16, 9, 11, 10, 1, 1, 1, 1, 0, 0, 0, 0), kAuto, 5);          // 1x1 flat, odd plane
+  expect_exact(shape(1, 13, 12, 16, 9, 1, 1, 2, 2, 0, 0, 0, 0), kAuto, 8);          // 1x1 stride 2: rows, aligned
+  expect_exact(shape(1, 13, 12, 16, 9, 1, 3, 1, 1, 0, 2, 0, 1), kAuto, 10);         // 1x3, left pad 2 (out_w > w)
+  expect_exact(shape(1, 3, 23, 24, 11, 7, 7, 2, 2, 3, 3, 3, 3, true, true), kAuto, 11);  // 7x7 stride 2
+  expect_exact(shape(1, 11, 10, 12, 7, 5, 3, 2, 1, 2, 1, 1, 0), kAuto, 12);         // 5x3, strides (2, 1)
+  expect_exact(shape(1, 11, 10, 12, 7, 5, 3, 1, 2, 0, 2, 2, 1), kAuto, 13);         // stride 2 in x only
+  expect_exact(shape(1, 6, 8, 20, 8, 5, 5, 1, 1, 0, 3, 1, 1), kAuto, 15);           // pads (0, 3, 1, 1): out_w < w
+  expect_exact(shape(1, 5, 6, 8, 4, 3, 3, 1, 1, 0, 0, 0, 0), kAuto, 16);            // no padding: rows
+  expect_exact(shape(1, 5, 6, 8, 4, 3, 3, 1, 1, 2, 1, 0, 1), kAuto, 17);            // flat, out_h < h + 2
+  ops::Conv2d::Options rows;
+  rows.allow_flat = false;
+  expect_exact(shape(1, 8, 14, 14, 9, 3, 3, 1, 1, 1, 1, 1, 1), rows, 18);           // the same as rows
 }
 
 TEST(Conv2dTiled, EveryTreeDepth) {
-  // 3x3: slices = next_pow2(max(ceil(ci / 3), min(ci, 8))): 1, 2, 4, 8, 16, 32, 128 slices; 2048
-  // channels reach kMaxSlices (1024, uneven last slices).
-  for (uint32_t ci : {1u, 2u, 3u, 5u, 8u, 40u, 300u})
-    expect_exact(shape(1, ci, 6, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kAuto, 20 + ci);
-  expect_exact(shape(1, 2048, 3, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1), kPacked, 30, false, 1e-5);  // one long fma chain
-  expect_exact(shape(1, 700, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0), kAuto, 31);  // 1x1: 32 slices of 22
+  // plan_conv_reduction: 3x3 slices = next_pow2(ceil(ci / 28)): 1 (ci 1), 2 (29), 4 with a
+  // shorter last slice (57: 15, 15, 15, 12), 8 (200), 16 with an empty last slice (225: 15 x
+  // 15), 16 (300), 128 (1800); 5x5 (41: 8 slices of 6, the last empty), 7x7 (21: 8 of 3, the
+  // last empty), 1x1 (700: 4 of 175; 1028: 8 of 129; 1024: 4 of 256, 4 channels per step).
+  for (uint32_t ci : {1u, 29u, 57u, 200u, 225u, 300u, 1800u})
+    expect_exact(shape(1, ci, 6, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kAuto, 20 + ci, false, 1e-5);
+  expect_exact(shape(1, 41, 6, 7, 5, 5, 5, 1, 1, 2, 2, 2, 2), kAuto, 30);
+  expect_exact(shape(1, 21, 5, 6, 6, 7, 7, 1, 1, 3, 3, 3, 3), kAuto, 31);
+  for (uint32_t ci : {700u, 1028u, 1024u})
+    expect_exact(shape(1, ci, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0), kAuto, 32 + ci);
 }
 
 TEST(Conv2dTiled, Batch) {
   expect_exact(shape(2, 19, 7, 9, 21, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 40);
-  expect_exact(shape(2, 33, 5, 8, 17, 1, 1, 1, 1, 0, 0, 0, 0, false), kPacked, 41);
+  expect_exact(shape(2, 33, 5, 8, 17, 1, 1, 1, 1, 0, 0, 0, 0, false), kAuto, 41);
 }
 
 TEST(Conv2dTiled, ForcedTileShapes) {
   // The device's choice aside, every tile shape keeps the canonical order.
   const Conv2dShape s = shape(1, 23, 9, 13, 21, 3, 3, 1, 1, 1, 1, 1, 1, true, true);
-  for (auto [c, p] : std::initializer_list<std::pair<uint32_t, uint32_t>>{{4, 1}, {4, 3}, {8, 5}, {16, 4}, {32, 8}}) {
+  for (auto [c, p] : std::initializer_list<std::pair<uint32_t, uint32_t>>{{4, 1}, {8, 5}, {16, 4}, {32, 8}})
     expect_exact(s, tile(c, p), 50 + c + p);
-    expect_exact(s, tile(c, p, true), 60 + c + p);
-  }
+  expect_exact(shape(1, 23, 8, 16, 21, 3, 3, 1, 1, 1, 1, 1, 1), tile(8, 8), 60);  // aligned, P = 8
 }
 
 TEST(Conv2dTiled, DenormalsUnderEveryContract) {
   // Products ~1e-40 and sums through the denormal range; ftz flushes every result, preserve keeps
   // them, and denormal inputs are flushed on the host under ftz.
   expect_exact(shape(1, 24, 7, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 70, /*tiny=*/true);
-  expect_exact(shape(1, 24, 7, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1), kPacked, 71, /*tiny=*/true);
+  expect_exact(shape(1, 24, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 71, /*tiny=*/true);
   expect_exact(shape(1, 40, 4, 8, 12, 1, 1, 1, 1, 0, 0, 0, 0, false), kAuto, 72, /*tiny=*/true);
 }
 
-TEST(Conv2dTiled, WeightLayoutsAgree) {
-  const Conv2dShape s = shape(1, 30, 8, 10, 13, 3, 3, 1, 1, 1, 1, 1, 1);
-  const auto x = values(s.input_elements(), 80, 1.0f), w = values(s.weight_elements(), 81, 1.0f);
-  const auto b = values(s.c_out, 82, 1.0f);
-  const NumericMode m{};
-  const auto oihw = run_conv(s, m, kAuto, x, w, b), packed = run_conv(s, m, kPacked, x, w, b);
-  EXPECT_EQ(0, std::memcmp(oihw.data(), packed.data(), oihw.size() * 4));
-  ops::Conv2d op(device(), s, m, kPacked);
-  const auto p = op.pack_weight(w);
-  EXPECT_EQ(p.size() % 4, 0u);
-  EXPECT_GE(p.size(), w.size());
-  EXPECT_THROW(op.pack_weight(std::vector<float>(w.size() - 1)), std::invalid_argument);
-  EXPECT_NE(op.describe().find("packed"), std::string::npos);
+TEST(Conv2dTiled, PaddingReadsPositiveZero) {
+  // Zero padding and skipped taps differ where a padded tap meets an infinite weight: +0 * inf
+  // is NaN. One channel, a 1x1 image, 3x3 kernel, pad 1: tap (0, 0) is always in the padding.
+  const Conv2dShape s = shape(1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  std::vector<float> w(9, 1.0f);
+  w[0] = std::numeric_limits<float>::infinity();  // tap (0, 0): always in the padding here
+  for (const auto& variant : variants()) {
+    for (Order order : {Order::Fixed, Order::Free}) {
+      const NumericMode m{order, MacContract::MulAdd, DenormRule::Preserve};
+      const std::vector<float> x{2.0f};
+      const auto y = run_conv(s, m, variant, x, w, {});
+      EXPECT_TRUE(std::isnan(y[0])) << describe(m) << ": " << y[0];
+      const auto r = ref::conv2d_fixed(s, x, w, {}, m);
+      EXPECT_TRUE(std::isnan(r[0]));
+    }
+  }
 }
 
 }  // namespace lockstep::test

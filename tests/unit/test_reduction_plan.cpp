@@ -27,12 +27,37 @@ TEST(ReductionPlan, SlicesArePowersOfTwoAndCoverEveryUnitOnce) {
   }
 }
 
+TEST(ReductionPlan, ConvPlansCoverEveryChannelOnce) {
+  for (uint32_t taps : {1u, 9u, 25u, 49u}) {
+    for (uint32_t c = 1; c < 3000; c += (c < 64 ? 1 : 37)) {
+      const ReductionPlan p = plan_conv_reduction(c, taps);
+      ASSERT_EQ(p.slices & (p.slices - 1), 0u);
+      ASSERT_LE(p.slices, kMaxSlices);
+      ASSERT_LE(uint64_t(p.per_slice) * taps, std::max<uint64_t>(kConvTargetSliceElements, taps) * 2);
+      uint32_t covered = 0;
+      for (uint32_t s = 0; s < p.slices; ++s) covered += p.slice_end(s) - p.slice_begin(s);
+      ASSERT_EQ(covered, c);
+    }
+  }
+}
+
 TEST(ReductionPlan, DocumentedExamples) {
   // VGG19 fc6: 25088 inputs -> 1024 slices of 25; 3x3 conv over 512 channels -> 3 channels a slice.
   EXPECT_EQ(plan_reduction(25088).slices, 1024u);
   EXPECT_EQ(plan_reduction(25088).per_slice, 25u);
   EXPECT_EQ(plan_reduction(512, 9).slices, 256u);
   EXPECT_EQ(plan_reduction(512, 9).per_slice, 2u);
+  // Convolutions (plan_conv_reduction): 256 products a slice, no minimum count. VGG/ResNet 3x3
+  // over 512 channels: 32 slices of 16 channels; over 64: 4 slices of 16; the first layer's 3
+  // channels: one slice; 1x1 over 2048: 8 slices of 256; ResNet's 7x7 over 3 channels: one.
+  EXPECT_EQ(plan_conv_reduction(512, 9).slices, 32u);
+  EXPECT_EQ(plan_conv_reduction(512, 9).per_slice, 16u);
+  EXPECT_EQ(plan_conv_reduction(64, 9).slices, 4u);
+  EXPECT_EQ(plan_conv_reduction(64, 9).per_slice, 16u);
+  EXPECT_EQ(plan_conv_reduction(3, 9).slices, 1u);
+  EXPECT_EQ(plan_conv_reduction(2048, 1).slices, 8u);
+  EXPECT_EQ(plan_conv_reduction(2048, 1).per_slice, 256u);
+  EXPECT_EQ(plan_conv_reduction(3, 49).slices, 1u);
   EXPECT_EQ(plan_reduction(45).slices, 8u);
   EXPECT_EQ(plan_reduction(3).slices, 4u);
   EXPECT_EQ(plan_reduction(1).slices, 1u);
