@@ -292,6 +292,7 @@ std::vector<std::string> model_args(const CheckOptions& o, uint32_t batch) {
 struct OracleError {
   size_t file = 0;
   std::vector<std::pair<std::string, conformance::ErrorStats>> layers;  // tensor name, error
+  std::optional<report::TopKAgreement> topk;  // the last layer's classes against the oracle's
 };
 
 struct Report {
@@ -504,6 +505,18 @@ std::string render_text(const Report& r, bool details) {
     }
   }
 
+  o += "\nagainst the float64 oracle (the final layer, first batch)\n";
+  for (const auto& e : r.oracle) {
+    if (e.layers.empty()) continue;
+    const auto& [name, s] = e.layers.back();
+    std::string line = "  " + pad("#" + std::to_string(r.file_participant[e.file]) + " " + r.c.files[e.file].mode_name, 28) +
+                       "max abs " + fmt("%.3g", s.max_abs) + ", relative RMS " + fmt("%.3g", s.rel_rms) + ", max " +
+                       std::to_string(s.max_ulp) + " ULP";
+    if (e.topk && e.topk->rows)
+      line += "; top-1 agree " + std::to_string(e.topk->top1_agree) + "/" + std::to_string(e.topk->rows) +
+              ", top-5 agree " + std::to_string(e.topk->top5_agree) + "/" + std::to_string(e.topk->rows);
+    o += line + "\n";
+  }
   if (details) o += "\n" + report::render_text(r.c);
   o += "\n" + report::terminal_safe(r.c.summary) + "\n";
   o += "time: " + fmt("%.1f s", r.seconds) + "\n";
@@ -576,8 +589,11 @@ std::string render_json(const Report& r) {
       l["name"] = name;
       layers.push_back(l);
     }
-    oj.push_back({{"file", e.file}, {"participant", r.file_participant[e.file]}, {"mode", r.c.files[e.file].mode_name},
-                  {"layers", layers}});
+    ordered_json ej = {{"file", e.file}, {"participant", r.file_participant[e.file]},
+                       {"mode", r.c.files[e.file].mode_name}, {"layers", layers}};
+    if (e.topk)
+      ej["topk"] = {{"rows", e.topk->rows}, {"top1_agree", e.topk->top1_agree}, {"top5_agree", e.topk->top5_agree}};
+    oj.push_back(ej);
   }
   j["oracle_error"] = oj;
   j["comparison"] = ordered_json::parse(report::render_json(r.c));
@@ -917,6 +933,10 @@ int check_parent(const CheckOptions& o) {
       const auto li = report::layer_index(t.name);
       if (!li || *li >= oracle.size() || oracle[*li].size() != t.data.size()) continue;
       e.layers.emplace_back(t.name, conformance::error_against(t.data, oracle[*li]));
+      if (*li + 1 == oracle.size()) {
+        report::Tensor o64{t.name, t.shape, std::vector<float>(oracle[*li].begin(), oracle[*li].end()), ""};
+        e.topk = report::compare_topk(t, o64);
+      }
     }
     r.oracle.push_back(std::move(e));
   }
