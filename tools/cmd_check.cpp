@@ -622,9 +622,22 @@ std::string render_html(const Report& r) {
   std::vector<size_t> free_files;
   for (const auto& p : r.participants)
     if (const auto* run = p.run({Order::Free, MacContract::MulAdd, DenormRule::Preserve})) free_files.push_back(run->file);
+  h += "<h3>Against the float64 oracle (final layer, first batch)</h3>\n<table><thead><tr><th>result</th><th>max abs</th>"
+       "<th>relative RMS</th><th>max ULP</th><th>top-1 agree</th><th>top-5 agree</th></tr></thead><tbody>\n";
+  for (const auto& e : r.oracle) {
+    if (e.layers.empty()) continue;
+    const auto& s = e.layers.back().second;
+    const bool k = e.topk && e.topk->rows;
+    h += "<tr><td>#" + std::to_string(r.file_participant[e.file]) + " " + html_escape(r.c.files[e.file].mode_name) +
+         "</td><td class=\"num\">" + fmt("%.3g", s.max_abs) + "</td><td class=\"num\">" + fmt("%.3g", s.rel_rms) +
+         "</td><td class=\"num\">" + std::to_string(s.max_ulp) + "</td><td class=\"num\">" +
+         (k ? std::to_string(e.topk->top1_agree) + "/" + std::to_string(e.topk->rows) : "-") + "</td><td class=\"num\">" +
+         (k ? std::to_string(e.topk->top5_agree) + "/" + std::to_string(e.topk->rows) : "-") + "</td></tr>\n";
+  }
+  h += "</tbody></table>\n";
   if (!free_files.empty()) {
-    h += "<h3>Error against the float64 oracle (relative RMS), per layer</h3>\n<div class=\"scroll\"><table><thead>"
-         "<tr><th>layer</th><th>#0 fixed</th>";
+    h += "<details><summary>Error against the float64 oracle (relative RMS), every layer</summary>\n"
+         "<div class=\"scroll\"><table><thead><tr><th>layer</th><th>#0 fixed</th>";
     for (size_t f : free_files) h += "<th>#" + std::to_string(r.file_participant[f]) + " free</th>";
     h += "</tr></thead><tbody>\n";
     for (const auto& name : r.c.tensor_names) {
@@ -637,7 +650,7 @@ std::string render_html(const Report& r) {
       }
       h += "</tr>\n";
     }
-    h += "</tbody></table></div>\n";
+    h += "</tbody></table></div></details>\n";
   }
   report::HtmlPage page;
   page.title = "lockstep check";

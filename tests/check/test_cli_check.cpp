@@ -127,7 +127,7 @@ void check_across_widths(const std::string& arch, uint32_t size) {
   const Result r = cli("check --model " + arch + " --input-size " + std::to_string(size) +
                        " --variant LP_NATIVE_VECTOR_WIDTH=128 --variant LP_NATIVE_VECTOR_WIDTH=256"
                        " --variant LP_NATIVE_VECTOR_WIDTH=512 --denormals preserve --json " + json_path +
-                       " --save-dir " + saved);
+                       " --save-dir " + saved + " --html " + dir.path("check.html"));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("PASS: every fixed-order pair is bit-identical"), std::string::npos) << r.out;
   const graph::Network net = network(arch, size);
@@ -196,6 +196,16 @@ void check_across_widths(const std::string& arch, uint32_t size) {
   // reductions) change bits with the subgroup size; fixed order above does not.
   EXPECT_GT(divergent_layers, 0u) << "free order is bit-identical across widths: nothing was measured\n" << r.out;
   EXPECT_NE(r.out.find("top-1 agree"), std::string::npos) << r.out;
+
+  // The HTML report is lockstep compare's page (tested in headless Chromium there) with the
+  // check's tables: self-contained, the verdict on top.
+  std::ifstream html_in(dir.path("check.html"));
+  const std::string html((std::istreambuf_iterator<char>(html_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("<h1>lockstep check</h1>"), std::string::npos);
+  EXPECT_NE(html.find("class=\"verdict pass\""), std::string::npos);
+  EXPECT_NE(html.find("Against the float64 oracle"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
 }
 
 TEST(CheckAcrossWidths, Vgg19At32) { check_across_widths("vgg19", 32); }
