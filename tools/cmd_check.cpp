@@ -991,7 +991,8 @@ void add_check_options(CLI::App& c, CheckOptions& o) {
   c.add_option("--save-dir", o.save_dir, "write every result file (reference and devices) into DIR");
   c.add_flag("--details", o.details, "also print every pair's full per-layer table");
   c.add_option("--child-timeout", o.child_timeout_s, "seconds a variant's child process may run")->capture_default_str();
-  c.add_option("--jobs", o.jobs, "variant child processes at once (0: all)")->capture_default_str();
+  c.add_option("--jobs", o.jobs, "variant child processes at once (0: all; CPU drivers share the cores)")
+      ->capture_default_str();
   c.add_option("--child-output", o.child_output, "internal: run as a variant's child, results into DIR")->group("");
   c.add_option("--child-modes", o.child_modes, "internal: the modes a child runs")->group("");
 }

@@ -28,7 +28,10 @@ struct CheckOptions : ModelSpec {
   std::string save_dir;               // every result file (reference and devices) written here
   bool details = false;               // every pair's full per-layer table (lockstep compare's)
   uint32_t child_timeout_s = 1800;
-  uint32_t jobs = 0;                  // children at once (0: all)
+  // Children at once (0: all). One by default: variants of a CPU driver share the cores, and
+  // several at once slow each other down past the fence timeout (the reference still runs
+  // beside them).
+  uint32_t jobs = 1;
   // Internal: the child side of --variant.
   std::string child_output;  // write one result file per device and mode here, and manifest.json
   std::string child_modes;   // the modes to run, comma separated ("fixed/muladd/preserve,free")
