@@ -235,7 +235,11 @@ std::string render_html(const Comparison& c, const HtmlPage& page) {
   h += page.intro_html;
 
   // Devices side by side.
-  h += "<h2>Devices and runs</h2>\n<table class=\"traits\"><thead><tr><th></th>";
+  // With many files the table is wide and long: folded, so the verdict and the charts come first.
+  h += "<h2>Devices and runs</h2>\n";
+  h += std::string("<details") + (c.files.size() <= 4 ? " open" : "") + "><summary>" +
+       std::to_string(c.files.size()) + " files: devices, drivers, traits, modes and fingerprints side by side</summary>\n";
+  h += "<div class=\"scroll\"><table class=\"traits\"><thead><tr><th></th>";
   for (const auto& f : c.files) h += "<th>" + E(f.label) + "</th>";
   h += "</tr></thead><tbody>\n<tr><th>file</th>";
   for (const auto& f : c.files) h += "<td class=\"code\">" + E(f.path) + "</td>";
@@ -257,7 +261,7 @@ std::string render_html(const Comparison& c, const HtmlPage& page) {
     }
     h += "</tr>\n";
   }
-  h += "</tbody></table>\n<p>Rows that differ between files are highlighted.</p>\n";
+  h += "</tbody></table></div>\n<p>Rows that differ between files are highlighted.</p>\n</details>\n";
 
   if (!c.notes.empty()) {
     h += "<h2>Notes</h2>\n<ul>\n";
