@@ -1,4 +1,4 @@
-// `lockstep check` end to end, through the binary: VGG19 and ResNet-50 at reduced sizes on
+// `lockstep check` end to end, through the binary: VGG19 and ResNet-50 at 64x64 on
 // lavapipe at widths 128, 256 and 512 (child processes under --variant) and the CPU reference;
 // a variant that corrupts one layer; failing and timed-out children; several queues on one
 // device in one process; `run` on several devices and on the CPU reference.
@@ -208,7 +208,7 @@ void check_across_widths(const std::string& arch, uint32_t size) {
   EXPECT_EQ(html.find("http://"), std::string::npos);
 }
 
-TEST(CheckAcrossWidths, Vgg19At32) { check_across_widths("vgg19", 32); }
+TEST(CheckAcrossWidths, Vgg19At64) { check_across_widths("vgg19", 64); }
 TEST(CheckAcrossWidths, ResNet50At64) { check_across_widths("resnet50", 64); }
 
 TEST(CheckFailures, AVariantWithOneFlippedBitFailsNamingTheLayerAndElement) {
