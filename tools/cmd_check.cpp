@@ -910,11 +910,19 @@ int check_parent(const CheckOptions& o) {
   settings.labels = labels;
   std::vector<char> kind;  // 'x' fixed, 'f' free device pair, 'r' reference vs free
   const Participant& ref = r.participants[0];
+  // The file of participant k's result in `mode` (every participant ran every shared mode).
+  auto file_of = [&](size_t k, const NumericMode& mode) {
+    const auto* run = r.participants[k].run(mode);
+    if (!run)
+      throw std::runtime_error(short_label(k, r.participants[k]) + " has no result in " + describe(mode) +
+                               " (its child process wrote none)");
+    return run->file;
+  };
   for (const auto& mode : r.shared) {
     if (!mode.fixed()) continue;
-    const size_t a = ref.run(mode)->file;
+    const size_t a = file_of(0, mode);
     for (size_t k = 1; k < r.participants.size(); ++k)
-      settings.pairs.emplace_back(a, r.participants[k].run(mode)->file), kind.push_back('x');
+      settings.pairs.emplace_back(a, file_of(k, mode)), kind.push_back('x');
   }
   const NumericMode free_mode{Order::Free, MacContract::MulAdd, DenormRule::Preserve};
   const bool has_free = std::find(r.shared.begin(), r.shared.end(), free_mode) != r.shared.end();
@@ -922,11 +930,11 @@ int check_parent(const CheckOptions& o) {
   if (has_free) {
     for (size_t a = 1; a < r.participants.size(); ++a)
       for (size_t b = a + 1; b < r.participants.size(); ++b)
-        settings.pairs.emplace_back(r.participants[a].run(free_mode)->file, r.participants[b].run(free_mode)->file),
+        settings.pairs.emplace_back(file_of(a, free_mode), file_of(b, free_mode)),
             kind.push_back('f');
     if (!ref.runs.empty())
       for (size_t k = 1; k < r.participants.size(); ++k)
-        settings.pairs.emplace_back(r.canonical_file, r.participants[k].run(free_mode)->file), kind.push_back('r');
+        settings.pairs.emplace_back(r.canonical_file, file_of(k, free_mode)), kind.push_back('r');
   }
   if (settings.pairs.empty())
     throw std::invalid_argument("nothing to compare: free order on a single device (add devices, --variant, or the "
