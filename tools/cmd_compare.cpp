@@ -30,7 +30,9 @@ int compare(const std::vector<std::string>& files, const CompareOptions& options
     std::vector<report::ResultFile> results;
     results.reserve(files.size());
     for (const std::string& f : files) results.push_back(report::read_result_file(f));
-    c = report::compare_results(results);
+    report::CompareSettings settings;
+    settings.allow_different_inputs = options.allow_different_inputs;
+    c = report::compare_results(results, settings);
   } catch (const report::NotComparableError& e) {
     print_error(e.what());
     return 2;

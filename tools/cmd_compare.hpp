@@ -10,6 +10,7 @@ struct CompareOptions {
   std::string json;   // write the JSON report here ("-": to stdout, instead of the text report)
   std::string html;   // write the self-contained HTML report here
   bool quiet = false; // only the verdict line instead of the text report (errors still go to stderr)
+  bool allow_different_inputs = false;  // measure files of different input/preprocessing/dropout (flagged)
 };
 
 // Exit status: 0 every fixed-order pair bit-identical (or no fixed-order pair to check),

@@ -1,28 +1,23 @@
 #include "cmd_run.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <map>
+#include <optional>
 #include <stdexcept>
-
-#include <unistd.h>
-#include <xxh3.h>
+#include <thread>
 
 #include "conformance/op_suite.hpp"
-#include "graph/executor.hpp"
 #include "graph/reference_forward.hpp"
-#include "io/image.hpp"
-#include "io/labels.hpp"
-#include "io/npy.hpp"
 #include "io/result_file.hpp"
-#include "models/models.hpp"
+#include "model_session.hpp"
 #include "vk/device.hpp"
 #ifdef LOCKSTEP_HAVE_ONNX
 #include "onnx/onnx_export.hpp"
-#include "onnx/onnx_import.hpp"
 #endif
 #ifdef LOCKSTEP_HAVE_KERAS
 #include "keras/keras_h5.hpp"
@@ -32,129 +27,30 @@ namespace lockstep::cli {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-bool progress_enabled() { return ::isatty(STDERR_FILENO); }
-void progress(const std::string& what) {
-  if (progress_enabled()) std::fprintf(stderr, "\r\033[K%s", what.c_str());
-}
-void progress_done() {
-  if (progress_enabled()) std::fprintf(stderr, "\r\033[K");
-}
-
-std::string hex128(const void* data, size_t bytes) {
-  const XXH128_hash_t h = XXH3_128bits(data, bytes);
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
-                static_cast<unsigned long long>(h.low64));
-  return buf;
-}
-
-std::string weights_hash(const graph::Network& net) {
-  XXH3_state_t* s = XXH3_createState();
-  XXH3_128bits_reset(s);
-  for (const auto& [name, values] : net.params) {  // std::map: sorted by name
-    XXH3_128bits_update(s, name.data(), name.size() + 1);
-    XXH3_128bits_update(s, values.data(), values.size() * 4);
+void appendf(std::string& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
+void appendf(std::string& out, const char* format, ...) {
+  char buf[1024];
+  va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(buf, sizeof buf, format, args);
+  va_end(args);
+  if (n < 0) return;
+  if (size_t(n) < sizeof buf) {
+    out.append(buf, size_t(n));
+    return;
   }
-  const XXH128_hash_t h = XXH3_128bits_digest(s);
-  XXH3_freeState(s);
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
-                static_cast<unsigned long long>(h.low64));
-  return buf;
+  std::string big(size_t(n) + 1, '\0');
+  va_start(args, format);
+  std::vsnprintf(big.data(), big.size(), format, args);
+  va_end(args);
+  out.append(big.data(), size_t(n));
 }
 
-graph::Network load_network(const RunOptions& o, io::Preprocess preset) {
-  models::ModelOptions mo;
-  mo.arch = o.model;
-  mo.layout = models::parse_layout(o.layout);
-  mo.input_size = o.input_size;
-  const std::string& w = o.weights;
-  if (w.rfind("random:", 0) == 0) {
-    uint64_t seed = 0;
-    try {
-      size_t used = 0;
-      seed = std::stoull(w.substr(7), &used);
-      if (used != w.size() - 7) throw std::invalid_argument("trailing characters");
-    } catch (const std::exception&) {
-      throw std::invalid_argument("--weights '" + w + "': expected random:SEED with SEED a non-negative integer");
-    }
-    graph::Network net = models::build(mo);
-    models::init_synthetic(net, seed, preset == io::Preprocess::Keras ? 64.0 : 1.0);
-    return net;
-  }
-  if (w.size() > 5 && w.ends_with(".onnx")) {
-#ifdef LOCKSTEP_HAVE_ONNX
-    // The architecture is the file's; --model and --layout do not apply.
-    return onnx::import_onnx(w, {o.input_size, o.input_size});
-#else
-    throw std::invalid_argument("--weights " + w + ": this build has no ONNX support");
-#endif
-  }
-  if (w.size() > 3 && w.ends_with(".h5")) {
-#ifdef LOCKSTEP_HAVE_KERAS
-    // keras.applications files: the architecture is the built-in one with Keras names; a
-    // *_notop file has no classifier (the output is then the feature map or pooled features).
-    if (mo.layout != models::Layout::Keras)
-      throw std::invalid_argument("--weights " + w + ": Keras weight files need --layout keras");
-    mo.include_top = w.find("notop") == std::string::npos;
-    graph::Network net = models::build(mo);
-    keras::load_keras_weights(net, w);
-    return net;
-#else
-    throw std::invalid_argument("--weights " + w + ": this build has no Keras HDF5 support");
-#endif
-  }
-  throw std::invalid_argument("--weights '" + w + "': expected random:SEED, a .onnx file or a Keras .h5 file");
-}
-
-struct Inputs {
-  std::vector<std::string> names;
-  std::vector<float> data;  // inputs.size() * 3 * size * size
-};
-
-Inputs load_inputs(const RunOptions& o, io::Preprocess preset) {
-  Inputs in;
-  const uint64_t per = 3ull * o.input_size * o.input_size;
-  if (o.inputs.empty()) {
-    const auto img = io::generate_test_image(320, 240, 7);
-    const auto x = io::preprocess(img, preset, o.input_size);
-    in.names.push_back("(generated test image 320x240)");
-    in.data.insert(in.data.end(), x.begin(), x.end());
-    return in;
-  }
-  for (const std::string& path : o.inputs) {
-    if (path.size() > 4 && path.ends_with(".npy")) {
-      const io::NpyArray a = io::read_npy(path);
-      const bool chw = a.shape.size() == 3 && a.shape[0] == 3 && a.shape[1] == o.input_size && a.shape[2] == o.input_size;
-      const bool nchw = a.shape.size() == 4 && a.shape[1] == 3 && a.shape[2] == o.input_size && a.shape[3] == o.input_size;
-      if (!chw && !nchw) {
-        std::string shape;
-        for (uint64_t d : a.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
-        throw std::invalid_argument(path + ": tensor shape [" + shape + "], expected [3," + std::to_string(o.input_size) +
-                                    "," + std::to_string(o.input_size) + "] or [N,3," + std::to_string(o.input_size) +
-                                    "," + std::to_string(o.input_size) + "] (NCHW, preprocessed)");
-      }
-      const uint64_t n = chw ? 1 : a.shape[0];
-      for (uint64_t i = 0; i < n; ++i) in.names.push_back(n == 1 ? path : path + "[" + std::to_string(i) + "]");
-      in.data.insert(in.data.end(), a.data.begin(), a.data.end());
-    } else {
-      const auto x = io::preprocess(io::load_image(path), preset, o.input_size);
-      in.names.push_back(path);
-      in.data.insert(in.data.end(), x.begin(), x.end());
-    }
-  }
-  if (in.data.size() != in.names.size() * per) throw std::logic_error("input assembly");
-  return in;
-}
-
-void print_top(const std::vector<float>& probs, size_t classes, uint32_t top, const std::vector<std::string>& labels,
-               const std::vector<double>* stddev = nullptr) {
+void print_top(std::string& out, const float* probs, size_t classes, uint32_t top,
+               const std::vector<std::string>& labels, const double* stddev = nullptr) {
   std::vector<uint32_t> idx(classes);
   for (uint32_t i = 0; i < classes; ++i) idx[i] = i;
-  const uint32_t k = std::min<uint32_t>(top, classes);
+  const uint32_t k = std::min<uint32_t>(top, static_cast<uint32_t>(classes));
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](uint32_t a, uint32_t b) {
     return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);
   });
@@ -162,193 +58,203 @@ void print_top(const std::vector<float>& probs, size_t classes, uint32_t top, co
     const uint32_t c = idx[r];
     const std::string label = c < labels.size() ? labels[c] : "class " + std::to_string(c);
     if (stddev)
-      std::printf("    %u. %.6f ± %.6f  %s (%u)\n", r + 1, probs[c], (*stddev)[c], label.c_str(), c);
+      appendf(out, "    %u. %.6f ± %.6f  %s (%u)\n", r + 1, probs[c], stddev[c], label.c_str(), c);
     else
-      std::printf("    %u. %.6f  %s (%u)\n", r + 1, probs[c], label.c_str(), c);
+      appendf(out, "    %u. %.6f  %s (%u)\n", r + 1, probs[c], label.c_str(), c);
   }
+}
+
+// "out.safetensors" -> "out.device1.safetensors" when several devices save.
+std::string numbered_path(const std::string& path, const std::string& suffix) {
+  const auto dot = path.rfind('.');
+  const auto slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + suffix;
+  return path.substr(0, dot) + suffix + path.substr(dot);
+}
+
+// One run's report: what it printed, its exit status.
+struct RunReport {
+  std::string text;
+  int rc = 0;
+};
+
+// Prints one execution (on `t`, or the CPU reference when t is null), checks it against the
+// reference's layers when given (fixed order, bit for bit) or the oracle (free order), saves it.
+RunReport report_one(const PreparedModel& m, const RunOptions& o, const NumericMode& mode, const DeviceTraits* t,
+                     const std::string& who, const Execution& e, const std::vector<std::vector<float>>* reference,
+                     const std::string& save_path) {
+  RunReport report;
+  std::string& out = report.text;
+  if (t)
+    appendf(out, "%s: %s (%s), subgroup %u — ", who.c_str(), t->name.c_str(), t->driver_name.c_str(),
+            t->subgroup_size_measured);
+  else
+    appendf(out, "%s (canonical float32) — ", who.c_str());
+  const std::string pp = io::describe(m.steps);
+  appendf(out, "%s, %s, %s %ux%u, batch %u, weights %s%s\n", describe(mode).c_str(), m.model_name.c_str(),
+          models::layout_name(m.layout), m.size, m.size, m.batch, o.weights.c_str(),
+          pp == io::preprocess_name(m.preset) ? "" : (", preprocess " + pp).c_str());
+
+  for (uint32_t i = 0; i < m.count; ++i) {
+    appendf(out, "  %s\n", m.input_names[i].c_str());
+    const uint64_t row = uint64_t(i) * m.classes;
+    if (e.passes > 1) {
+      std::vector<float> mf(m.classes);
+      std::vector<double> sd(m.classes);
+      for (size_t c = 0; c < m.classes; ++c) {
+        mf[c] = static_cast<float>(e.mean[row + c]);
+        sd[c] = std::sqrt(e.m2[row + c] / e.passes);
+      }
+      print_top(out, mf.data(), m.classes, o.top, m.labels, sd.data());
+    } else {
+      print_top(out, e.outputs.data() + row, m.classes, o.top, m.labels);
+    }
+  }
+  if (t)
+    appendf(out,
+            "  time: compile %.0f ms, run %.0f ms (%u pass%s of %u input%s, transfers included); device memory: "
+            "weights %.1f MiB, activations %.1f MiB\n",
+            e.compile_ms, e.run_ms, e.passes, e.passes > 1 ? "es" : "", m.count, m.count > 1 ? "s" : "",
+            e.weight_bytes / 1048576.0, e.activation_bytes / 1048576.0);
+  else
+    appendf(out, "  time: %.0f ms (%u pass%s of %u input%s)\n", e.run_ms, e.passes, e.passes > 1 ? "es" : "", m.count,
+            m.count > 1 ? "s" : "");
+  if (!e.timings.empty()) {
+    double total = 0.0;
+    for (const auto& d : e.timings) total += d.ms;
+    appendf(out, "  GPU time per dispatch (last run, timestamps): %.1f ms in %zu dispatches\n", total, e.timings.size());
+    for (const auto& d : e.timings) appendf(out, "    %9.2f ms  %5.1f%%  %s\n", d.ms, 100.0 * d.ms / total, d.label.c_str());
+  }
+  if (o.fingerprint)
+    appendf(out, "  fingerprint (XXH3-128 of the %s output%s): %s\n", describe(mode).c_str(),
+            e.passes > 1 ? " of the last pass" : "", xxh3_hex(e.outputs.data(), e.outputs.size() * 4).c_str());
+
+  if (o.check && t) {
+    if (mode.fixed()) {
+      const auto& ref = *reference;
+      uint32_t exact = 0;
+      for (uint32_t li = 0; li < m.net.layers.size(); ++li) {
+        const auto& a = e.layers[li];
+        if (a.size() == ref[li].size() && std::memcmp(a.data(), ref[li].data(), a.size() * 4) == 0) {
+          exact++;
+          continue;
+        }
+        size_t k = 0;
+        while (k + 1 < std::min(a.size(), ref[li].size()) && std::memcmp(&a[k], &ref[li][k], 4) == 0) ++k;
+        uint32_t ab = 0, rb = 0;
+        std::memcpy(&ab, &a[k], 4);
+        std::memcpy(&rb, &ref[li][k], 4);
+        appendf(out,
+                "  check: layer %u '%s' differs from the CPU reference first at element %zu: device %.9g (0x%08x), "
+                "reference %.9g (0x%08x)\n",
+                li, m.net.layers[li].name.c_str(), k, a[k], ab, ref[li][k], rb);
+        report.rc = 1;
+        break;
+      }
+      if (exact == m.net.layers.size())
+        appendf(out, "  check: all %u layers bit-identical to the CPU reference (%s)\n", exact, describe(mode).c_str());
+    } else {
+      const auto oracle = oracle_first_batch(m);
+      const auto err = conformance::error_against(e.layers.back(), oracle.back());
+      appendf(out, "  check: free order vs float64 oracle: max abs %.3g, relative RMS %.3g, max %llu ulp\n", err.max_abs,
+              err.rel_rms, static_cast<unsigned long long>(err.max_ulp));
+    }
+  }
+
+  if (!save_path.empty()) {
+    const ResultRecord r = make_result(m, t, mode, e, o.layers);
+    io::write_safetensors(save_path, r.tensors, r.metadata);
+    appendf(out, "  saved %s\n", save_path.c_str());
+  }
+  return report;
 }
 
 }  // namespace
 
-int run(Context& ctx, const RunOptions& o) {
+int run(Context* ctx, const RunOptions& o) {
   const NumericMode mode{parse_order(o.order), parse_contract(o.contract), parse_denorm(o.denormals)};
-  const models::Layout layout = models::parse_layout(o.layout);
-  const io::Preprocess preset =
-      o.preprocess.empty() ? (layout == models::Layout::Keras ? io::Preprocess::Keras : io::Preprocess::Torch)
-                           : io::parse_preprocess(o.preprocess);
   if (o.top == 0) throw std::invalid_argument("--top 0: expected >= 1");
+  if (o.reference && !mode.fixed()) throw std::invalid_argument("--reference: the CPU reference runs the fixed order only");
 
   progress("building " + o.model + " and its weights ...");
-  graph::Network net = load_network(o, preset);
-  const std::string whash = weights_hash(net);
-  graph::prepare(net);
-  const graph::Shape3 in_shape = net.layers[0].out;
-  if (in_shape.c != 3 || in_shape.h != in_shape.w)
-    throw std::invalid_argument("the model's input is " + std::to_string(in_shape.c) + "x" + std::to_string(in_shape.h) +
-                                "x" + std::to_string(in_shape.w) + ": expected 3 channels and a square image");
-  RunOptions sized = o;
-  sized.input_size = in_shape.h;
-  const Inputs inputs = load_inputs(sized, preset);
-  const uint32_t count = static_cast<uint32_t>(inputs.names.size());
-  const uint32_t batch = o.batch ? o.batch : count;
-  const uint64_t per_input = net.layers[0].out.elements();
-  const size_t classes = net.layers.back().out.elements();
-  const std::string input_hash = hex128(inputs.data.data(), inputs.data.size() * 4);
-  std::vector<std::string> labels;
-  if (classes == io::kImageNetClasses && net.layers.back().kind == graph::LayerKind::Softmax) labels = io::load_labels(io::default_labels_path());
+  const PreparedModel m = prepare_model(o);
   progress_done();
 
-  int rc = 0;
-  const auto device_indices = ctx.select(o.device);
-  for (uint32_t di : device_indices) {
-    progress("device " + std::to_string(di) + ": probing ...");
-    Device device(ctx, di);
-    const auto& t = device.traits();
-    device.require(mode);
-    graph::ExecuteOptions eo{batch, mode, o.layers || o.check, o.mc_dropout > 0, o.profile};
-    progress("device " + std::to_string(di) + ": compiling " + std::to_string(net.layers.size()) + " layers ...");
-    auto t0 = Clock::now();
-    graph::CompiledNetwork compiled(device, net, eo);
-    const double compile_ms = ms_since(t0);
+  ExecOptions eo;
+  eo.mode = mode;
+  eo.keep_layers = o.layers || o.check;
+  eo.profile = o.profile;
+
+  if (o.reference) {
+    eo.progress = [](const std::string& s) { progress("CPU reference: " + s); };
+    const Execution e = execute_reference(m, eo);
     progress_done();
-    std::printf("device %u: %s (%s), subgroup %u — %s, %s, %s %ux%u, batch %u, weights %s\n", di, t.name.c_str(),
-                t.driver_name.c_str(), t.subgroup_size_measured, describe(mode).c_str(),
-                o.weights.ends_with(".onnx") ? net.name.c_str() : o.model.c_str(), models::layout_name(layout),
-                in_shape.h, in_shape.w, batch, o.weights.c_str());
-
-    std::vector<float> outputs(uint64_t(count) * classes);
-    std::vector<double> mean(outputs.size(), 0.0), m2(outputs.size(), 0.0);
-    std::vector<std::vector<float>> layer_outputs;  // first batch, with --layers
-    double run_ms = 0.0;
-    const uint32_t passes = std::max<uint32_t>(1, o.mc_dropout);
-    for (uint32_t first = 0; first < count; first += batch) {
-      const uint32_t n = std::min(batch, count - first);
-      std::vector<float> x(uint64_t(batch) * per_input);
-      for (uint32_t b = 0; b < batch; ++b) {  // a short last batch repeats its last input
-        const uint32_t src = first + std::min(b, n - 1);
-        std::copy_n(inputs.data.begin() + uint64_t(src) * per_input, per_input, x.begin() + uint64_t(b) * per_input);
-      }
-      for (uint32_t p = 0; p < passes; ++p) {
-        if (passes > 1) progress("Monte-Carlo dropout pass " + std::to_string(p + 1) + "/" + std::to_string(passes));
-        else if (count > batch) progress("batch starting at input " + std::to_string(first + 1) + "/" + std::to_string(count));
-        const uint64_t seed = o.seed + uint64_t(p) * 0x9E3779B97F4A7C15ull;
-        t0 = Clock::now();
-        const auto y = compiled.run(x, seed);
-        run_ms += ms_since(t0);
-        for (uint64_t i = 0; i < uint64_t(n) * classes; ++i) {
-          const uint64_t k = uint64_t(first) * classes + i;
-          outputs[k] = y[i];
-          const double d = y[i] - mean[k];  // Welford, in pass order: the same on every device
-          mean[k] += d / (p + 1);
-          m2[k] += d * (y[i] - mean[k]);
-        }
-        if (first == 0 && p == 0 && eo.keep_layer_outputs)
-          for (uint32_t li = 0; li < net.layers.size(); ++li) layer_outputs.push_back(compiled.layer_output(li));
-      }
-    }
-    progress_done();
-    for (uint32_t i = 0; i < count; ++i) {
-      std::printf("  %s\n", inputs.names[i].c_str());
-      if (passes > 1) {
-        std::vector<float> mf(classes);
-        std::vector<double> sd(classes);
-        for (size_t c = 0; c < classes; ++c) {
-          mf[c] = static_cast<float>(mean[uint64_t(i) * classes + c]);
-          sd[c] = std::sqrt(m2[uint64_t(i) * classes + c] / passes);
-        }
-        print_top(mf, classes, o.top, labels, &sd);
-      } else {
-        print_top(std::vector<float>(outputs.begin() + uint64_t(i) * classes, outputs.begin() + uint64_t(i + 1) * classes),
-                  classes, o.top, labels);
-      }
-    }
-    std::printf("  time: compile %.0f ms, run %.0f ms (%u pass%s of %u input%s, transfers included); device memory: "
-                "weights %.1f MiB, activations %.1f MiB\n",
-                compile_ms, run_ms, passes, passes > 1 ? "es" : "", count, count > 1 ? "s" : "",
-                compiled.weight_bytes() / 1048576.0, compiled.activation_bytes() / 1048576.0);
-    if (o.profile) {
-      const auto timings = compiled.timings();
-      double total = 0.0;
-      for (const auto& d : timings) total += d.ms;
-      std::printf("  GPU time per dispatch (last run, timestamps): %.1f ms in %zu dispatches\n", total, timings.size());
-      for (const auto& d : timings) std::printf("    %9.2f ms  %5.1f%%  %s\n", d.ms, 100.0 * d.ms / total, d.label.c_str());
-    }
-    const std::string fingerprint = hex128(outputs.data(), outputs.size() * 4);
-    if (o.fingerprint)
-      std::printf("  fingerprint (XXH3-128 of the %s output%s): %s\n", describe(mode).c_str(),
-                  passes > 1 ? " of the last pass" : "", fingerprint.c_str());
-
-    if (o.check) {
-      progress("checking against the CPU reference ...");
-      std::vector<float> x(uint64_t(batch) * per_input);
-      for (uint32_t b = 0; b < batch; ++b)
-        std::copy_n(inputs.data.begin() + uint64_t(std::min(b, count - 1)) * per_input, per_input, x.begin() + uint64_t(b) * per_input);
-      const graph::ForwardOptions fo{batch, mode, o.mc_dropout > 0, o.seed};
-      const auto ref = graph::reference_forward(net, x, fo);
-      progress_done();
-      if (mode.fixed()) {
-        uint32_t exact = 0;
-        for (uint32_t li = 0; li < net.layers.size(); ++li) {
-          const auto& a = layer_outputs[li];
-          if (a.size() == ref[li].size() && std::memcmp(a.data(), ref[li].data(), a.size() * 4) == 0) {
-            exact++;
-            continue;
-          }
-          size_t e = 0;
-          while (e < a.size() && std::memcmp(&a[e], &ref[li][e], 4) == 0) ++e;
-          uint32_t ab = 0, rb = 0;
-          std::memcpy(&ab, &a[e], 4);
-          std::memcpy(&rb, &ref[li][e], 4);
-          std::printf("  check: layer %u '%s' differs from the CPU reference first at element %zu: device %.9g (0x%08x), "
-                      "reference %.9g (0x%08x)\n",
-                      li, net.layers[li].name.c_str(), e, a[e], ab, ref[li][e], rb);
-          rc = 1;
-          break;
-        }
-        if (exact == net.layers.size())
-          std::printf("  check: all %u layers bit-identical to the CPU reference (%s)\n", exact, describe(mode).c_str());
-      } else {
-        const auto oracle = graph::oracle_forward(net, x, fo);
-        const auto e = conformance::error_against(layer_outputs.back(), oracle.back());
-        std::printf("  check: free order vs float64 oracle: max abs %.3g, relative RMS %.3g, max %llu ulp\n", e.max_abs,
-                    e.rel_rms, static_cast<unsigned long long>(e.max_ulp));
-      }
-    }
-
-    if (!o.save.empty()) {
-      std::string path = o.save;
-      if (device_indices.size() > 1) {
-        const auto dot = path.rfind('.');
-        const std::string suffix = ".device" + std::to_string(di);
-        path = dot == std::string::npos ? path + suffix : path.substr(0, dot) + suffix + path.substr(dot);
-      }
-      std::vector<io::ResultTensor> tensors;
-      tensors.push_back({"output", {count, classes}, outputs});
-      std::map<std::string, std::string> meta = {
-          {"format", "lockstep-result-1"},     {"engine", "lockstep 0.1.0"},
-          {"device.name", t.name},             {"device.vendor", t.vendor},
-          {"device.driver", t.driver_name + " " + t.driver_info},
-          {"device.uuid", hex(t.device_uuid)}, {"device.subgroup_size", std::to_string(t.subgroup_size_measured)},
-          {"order", std::string(to_string(mode.order))},
-          {"contract", std::string(to_string(mode.mac))},
-          {"denormals", std::string(to_string(mode.denorm))},
-          {"model", (o.weights.rfind("random:", 0) == 0 || o.weights.ends_with(".h5")
-                        ? o.model + "/" + models::layout_name(layout)
-                        : "onnx:" + o.weights) + "/" + std::to_string(in_shape.h)},
-          {"weights", o.weights},              {"weights.xxh3_128", whash},
-          {"input.xxh3_128", input_hash},      {"preprocess", std::string(io::preprocess_name(preset))},
-          {"output.xxh3_128", fingerprint}};
-      if (o.layers)
-        for (uint32_t li = 0; li < layer_outputs.size(); ++li) {
-          const auto& l = net.layers[li];
-          const std::string name = "layer." + std::to_string(li) + "." + l.name;
-          tensors.push_back({name, {batch, l.out.c, l.out.h, l.out.w}, layer_outputs[li]});
-          meta[name + ".xxh3_128"] = hex128(layer_outputs[li].data(), layer_outputs[li].size() * 4);
-        }
-      io::write_safetensors(path, tensors, meta);
-      std::printf("  saved %s\n", path.c_str());
-    }
+    const RunReport r = report_one(m, o, mode, nullptr, "CPU reference", e, nullptr, o.save);
+    std::fwrite(r.text.data(), 1, r.text.size(), stdout);
+    return r.rc;
   }
+  if (!ctx) throw std::logic_error("run: no Vulkan context");
+
+  const std::vector<uint32_t> indices = select_devices(*ctx, o.device);
+  const size_t n = indices.size();
+
+  // The CPU reference for --check in fixed order (the first batch, the first pass's seed),
+  // computed once, beside the devices.
+  std::vector<std::vector<float>> reference;
+  std::exception_ptr reference_error;
+  std::thread reference_thread;
+  if (o.check && mode.fixed())
+    reference_thread = std::thread([&] {
+      try {
+        const graph::ForwardOptions fo{m.batch, mode, o.mc_dropout > 0, o.seed};
+        reference = graph::reference_forward(m.net, m.batch_input(0), fo);
+      } catch (...) {
+        reference_error = std::current_exception();
+      }
+    });
+
+  // One thread, one logical device and one queue per selected device; each thread writes only
+  // its own slots. Progress lines only with a single device (they would interleave).
+  std::vector<std::unique_ptr<Device>> devices(n);
+  std::vector<Execution> executions(n);
+  std::vector<std::exception_ptr> errors(n);
+  auto work = [&](size_t k) {
+    try {
+      const std::string who = "device " + std::to_string(indices[k]);
+      if (n == 1) progress(who + ": probing ...");
+      devices[k] = std::make_unique<Device>(*ctx, indices[k]);
+      ExecOptions mine = eo;
+      if (n == 1) mine.progress = [who](const std::string& s) { progress(who + ": " + s); };
+      executions[k] = execute_on_device(*devices[k], m, mine);
+      if (n == 1) progress_done();
+    } catch (...) {
+      errors[k] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < n; ++k) threads.emplace_back(work, k);
+  for (auto& th : threads) th.join();
+  if (reference_thread.joinable()) reference_thread.join();
+  if (n == 1) progress_done();
+  for (size_t k = 0; k < n; ++k)
+    if (errors[k]) std::rethrow_exception(errors[k]);
+  if (reference_error) std::rethrow_exception(reference_error);
+
+  // Reports in device order. Save paths: one per device, numbered by device index (and by
+  // position, for a device named twice).
+  int rc = 0;
+  for (size_t k = 0; k < n; ++k) {
+    std::string path = o.save;
+    if (!path.empty() && n > 1) {
+      const bool twice = std::count(indices.begin(), indices.end(), indices[k]) > 1;
+      path = numbered_path(o.save, ".device" + std::to_string(indices[k]) + (twice ? "-" + std::to_string(k) : ""));
+    }
+    const RunReport r = report_one(m, o, mode, &devices[k]->traits(), "device " + std::to_string(indices[k]),
+                                   executions[k], &reference, path);
+    std::fwrite(r.text.data(), 1, r.text.size(), stdout);
+    rc = std::max(rc, r.rc);
+  }
+  std::fflush(stdout);
   return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cmd_check.hpp"
 #include "cmd_compare.hpp"
 #include "cmd_run.hpp"
 #include "conformance/op_suite.hpp"
@@ -229,25 +230,17 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "classify images (or .npy tensors) with a VGG or ResNet model, per device");
   cli::RunOptions ro;
-  run->add_option("--model", ro.model, "vgg11|vgg13|vgg16|vgg19[_bn]|resnet18|resnet34|resnet50|resnet101|resnet152")
-      ->capture_default_str();
-  run->add_option("--layout", ro.layout, "keras or torch (where the stride and the dropout sit)")->capture_default_str();
-  run->add_option("--weights", ro.weights, "random:SEED (synthetic He weights), FILE.onnx, or a Keras FILE.h5")->capture_default_str();
-  run->add_option("--preprocess", ro.preprocess, "keras or torch (default: the layout's)");
-  run->add_option("--input-size", ro.input_size, "square input size, >= 32")->capture_default_str();
+  cli::add_model_options(*run, ro);
   run->add_option("--order", ro.order, "fixed or free")->capture_default_str();
   run->add_option("--contract", ro.contract, "muladd or fma (fixed order)")->capture_default_str();
   run->add_option("--denormals", ro.denormals, "preserve or ftz (fixed order)")->capture_default_str();
-  run->add_option("--batch", ro.batch, "inputs per dispatch (default: all inputs at once)");
   run->add_option("--top", ro.top, "classes to print")->capture_default_str();
   run->add_option("--save", ro.save, "write outputs to a safetensors result file");
   run->add_flag("--layers", ro.layers, "with --save: every layer's output too");
   run->add_flag("--fingerprint", ro.fingerprint, "print a 128-bit hash (XXH3-128) of the output");
   run->add_flag("--check", ro.check, "compare with the CPU reference (fixed: bit for bit, every layer; free: float64)");
   run->add_flag("--profile", ro.profile, "print the GPU time of every dispatch (timestamps)");
-  run->add_option("--mc-dropout", ro.mc_dropout, "Monte-Carlo dropout: N passes with dropout on, mean and std");
-  run->add_option("--seed", ro.seed, "dropout seed for --mc-dropout")->capture_default_str();
-  run->add_option("inputs", ro.inputs, "images (PNG, JPEG, BMP, PNM) or .npy tensors; none: a generated image");
+  run->add_flag("--reference", ro.reference, "run the CPU reference (canonical float32, any fixed contract) instead of a device");
 
   auto* exp = app.add_subcommand("export", "write a built-in model with synthetic weights as ONNX (.onnx) or Keras (.h5)");
   cli::RunOptions eo;
@@ -267,10 +260,30 @@ int main(int argc, char** argv) {
   cmp->add_option("--json", compare_options.json, "write the comparison as JSON to FILE ('-': to stdout, instead of the table)");
   cmp->add_option("--html", compare_options.html, "write a self-contained HTML report to FILE");
   cmp->add_flag("--quiet", compare_options.quiet, "print only the verdict line");
+  cmp->add_flag("--allow-different-inputs", compare_options.allow_different_inputs,
+                "also compare files whose input, preprocessing or dropout differ (flagged, never a failure)");
+
+  auto* chk = app.add_subcommand("check", "run a model on every device and on the CPU reference, fixed and free "
+                                          "order: fixed must be bit-identical everywhere, free order is measured");
+  cli::CheckOptions check_options;
+  cli::add_check_options(*chk, check_options);
 
   CLI11_PARSE(app, argc, argv);
   // compare reads files only: no Vulkan instance, so it runs on machines without a device.
   if (*cmp) return cli::compare(compare_files, compare_options);
+  if (*chk) {  // creates its own Vulkan instance where it needs one (not with --variant)
+    check_options.device = device_spec;
+    check_options.validation = validation;
+    return cli::check(check_options);
+  }
+  if (*run && ro.reference) {  // the CPU reference alone: no Vulkan either
+    try {
+      return cli::run(nullptr, ro);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lockstep: error: %s\n", e.what());
+      return 2;
+    }
+  }
   try {
     ContextOptions co;
     co.validation = validation;
@@ -280,7 +293,7 @@ int main(int argc, char** argv) {
     else if (*exp) rc = cli::export_model(eo, export_path);
     else if (*run) {
       ro.device = device_spec;
-      rc = cli::run(ctx, ro);
+      rc = cli::run(&ctx, ro);
     }
     else if (*suite) rc = cmd_opsuite(ctx, device_spec, suite_op, true, dump_dir);
     else rc = cmd_opsuite(ctx, device_spec, demo_op, false, "");  // demo is the default

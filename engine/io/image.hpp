@@ -51,10 +51,37 @@ enum class Preprocess {
 Preprocess parse_preprocess(std::string_view name);
 std::string_view preprocess_name(Preprocess p);
 
+// The steps of a preset, each of which can be switched on its own to reproduce the mistakes
+// users make (a nearest resize where the model was trained with bilinear, BGR where it
+// expects RGB, torch normalisation for a caffe model). The geometry stays the preset's
+// (Keras: the whole image resized to size x size; torch: shorter side to size*8/7, centre
+// crop). Channel order is applied before the normalisation, whose constants are per position
+// (caffe: [103.939, 116.779, 123.68] subtracted; torch: /255, mean [0.485, 0.456, 0.406],
+// std [0.229, 0.224, 0.225]), exactly as a framework does when handed the other order.
+enum class Resize : uint8_t { Nearest, Bilinear };
+enum class Channels : uint8_t { Rgb, Bgr };
+enum class Normalize : uint8_t { Caffe, Torch };
+struct PreprocessSteps {
+  Preprocess geometry = Preprocess::Keras;
+  Resize resize = Resize::Nearest;
+  Channels channels = Channels::Bgr;
+  Normalize normalize = Normalize::Caffe;
+  bool operator==(const PreprocessSteps&) const = default;
+};
+PreprocessSteps preset_steps(Preprocess p);
+// Parsers throw std::invalid_argument listing the accepted names.
+Resize parse_resize(std::string_view s);            // nearest | bilinear
+Channels parse_channels(std::string_view s);        // rgb | bgr
+Normalize parse_normalize(std::string_view s);      // caffe | torch
+// "keras" or "torch" for a preset's own steps, else the preset with what was changed:
+// "keras,resize=bilinear,channels=rgb".
+std::string describe(const PreprocessSteps& steps);
+
 // NCHW [1, 3, size, size] float32, bit for bit what the framework computes: the normalisation
 // repeats Keras' (NumPy) and torchvision's (PyTorch CPU) float32 steps in their order, each
 // rounded to float32 (see preprocess.cpp for the sources).
 std::vector<float> preprocess(const Image& image, Preprocess p, uint32_t size = 224);
+std::vector<float> preprocess(const Image& image, const PreprocessSteps& steps, uint32_t size = 224);
 
 // Building blocks, exposed for tests.
 // PIL Image.resize(..., NEAREST) and Image.resize(..., BILINEAR) on an 8-bit RGB image.

@@ -229,38 +229,79 @@ TorchGeometry torch_geometry(uint32_t width, uint32_t height, uint32_t size) {
   return g;
 }
 
+PreprocessSteps preset_steps(Preprocess p) {
+  if (p == Preprocess::Keras) return {Preprocess::Keras, Resize::Nearest, Channels::Bgr, Normalize::Caffe};
+  return {Preprocess::Torch, Resize::Bilinear, Channels::Rgb, Normalize::Torch};
+}
+
+Resize parse_resize(std::string_view s) {
+  if (s == "nearest") return Resize::Nearest;
+  if (s == "bilinear") return Resize::Bilinear;
+  throw std::invalid_argument("resize '" + std::string(s) + "' is not one of: nearest, bilinear");
+}
+
+Channels parse_channels(std::string_view s) {
+  if (s == "rgb") return Channels::Rgb;
+  if (s == "bgr") return Channels::Bgr;
+  throw std::invalid_argument("channel order '" + std::string(s) + "' is not one of: rgb, bgr");
+}
+
+Normalize parse_normalize(std::string_view s) {
+  if (s == "caffe") return Normalize::Caffe;
+  if (s == "torch") return Normalize::Torch;
+  throw std::invalid_argument("normalisation '" + std::string(s) + "' is not one of: caffe, torch");
+}
+
+std::string describe(const PreprocessSteps& steps) {
+  const PreprocessSteps own = preset_steps(steps.geometry);
+  std::string s(preprocess_name(steps.geometry));
+  if (steps.resize != own.resize) s += steps.resize == Resize::Nearest ? ",resize=nearest" : ",resize=bilinear";
+  if (steps.channels != own.channels) s += steps.channels == Channels::Rgb ? ",channels=rgb" : ",channels=bgr";
+  if (steps.normalize != own.normalize) s += steps.normalize == Normalize::Caffe ? ",normalize=caffe" : ",normalize=torch";
+  return s;
+}
+
 std::vector<float> preprocess(const Image& image, Preprocess p, uint32_t size) {
+  return preprocess(image, preset_steps(p), size);
+}
+
+std::vector<float> preprocess(const Image& image, const PreprocessSteps& steps, uint32_t size) {
   check_input(image);
   if (size == 0 || size > kMaxImageSide) throw std::invalid_argument("bad model input size");
   const size_t plane = size_t(size) * size;
-  std::vector<float> out(plane * 3);
-
-  if (p == Preprocess::Keras) {
-    const Image r = resize_nearest_pil(image, size, size);
-    // The Python floats, cast to float32 as NumPy casts them (from the double, not from the
-    // decimal text).
-    const float mean_bgr[3] = {float(103.939), float(116.779), float(123.68)};
-    for (int c = 0; c < 3; ++c)  // output channel c is BGR; source channel 2 - c is RGB
-      for (size_t i = 0; i < plane; ++i) {
-        const float v = float(r.rgb[i * 3 + (2 - c)]);  // img_to_array: exact
-        out[c * plane + i] = v - mean_bgr[c];            // x[..., c] -= mean[c], in float32
-      }
-    return out;
+  auto resize = [&](const Image& im, uint32_t w, uint32_t h) {
+    return steps.resize == Resize::Nearest ? resize_nearest_pil(im, w, h) : resize_bilinear_pil(im, w, h);
+  };
+  Image r;
+  if (steps.geometry == Preprocess::Keras) {
+    r = resize(image, size, size);
+  } else {
+    const TorchGeometry g = torch_geometry(image.width, image.height, size);
+    r = crop(resize(image, g.resized_width, g.resized_height), g.crop_left, g.crop_top, size, size);
   }
-
-  const TorchGeometry g = torch_geometry(image.width, image.height, size);
-  const Image r = crop(resize_bilinear_pil(image, g.resized_width, g.resized_height), g.crop_left,
-                       g.crop_top, size, size);
-  // torch.as_tensor(mean/std, dtype=float32): each Python float (double) cast to float32.
-  const float mean[3] = {float(0.485), float(0.456), float(0.406)};
-  const float stddev[3] = {float(0.229), float(0.224), float(0.225)};
-  for (int c = 0; c < 3; ++c)
-    for (size_t i = 0; i < plane; ++i) {
-      const float v = float(r.rgb[i * 3 + c]);   // uint8 -> float32: exact
-      const float scaled = v / 255.0f;           // ToTensor: .div(255)
-      const float centred = scaled - mean[c];    // Normalize: .sub_(mean)
-      out[c * plane + i] = centred / stddev[c];  //            .div_(std)
+  std::vector<float> out(plane * 3);
+  for (int c = 0; c < 3; ++c) {
+    const int src = steps.channels == Channels::Rgb ? c : 2 - c;  // output channel c from RGB source channel src
+    if (steps.normalize == Normalize::Caffe) {
+      // The Python floats, cast to float32 as NumPy casts them (from the double, not from the
+      // decimal text); given in BGR order, applied by position.
+      const float mean[3] = {float(103.939), float(116.779), float(123.68)};
+      for (size_t i = 0; i < plane; ++i) {
+        const float v = float(r.rgb[i * 3 + src]);  // img_to_array: exact
+        out[c * plane + i] = v - mean[c];            // x[..., c] -= mean[c], in float32
+      }
+    } else {
+      // torch.as_tensor(mean/std, dtype=float32): each Python float (double) cast to float32.
+      const float mean[3] = {float(0.485), float(0.456), float(0.406)};
+      const float stddev[3] = {float(0.229), float(0.224), float(0.225)};
+      for (size_t i = 0; i < plane; ++i) {
+        const float v = float(r.rgb[i * 3 + src]);  // uint8 -> float32: exact
+        const float scaled = v / 255.0f;            // ToTensor: .div(255)
+        const float centred = scaled - mean[c];     // Normalize: .sub_(mean)
+        out[c * plane + i] = centred / stddev[c];   //            .div_(std)
+      }
     }
+  }
   return out;
 }
 

@@ -59,7 +59,8 @@ std::vector<uint64_t> top_k(const float* row, uint64_t classes, uint64_t k) {
 
 std::string label_of(size_t i, const ResultFile& f) {
   const std::string& dev = f.meta("device.name");
-  return "#" + std::to_string(i) + " " + (dev.empty() ? f.path : dev);
+  const std::string& variant = f.meta("variant");  // lockstep check --variant ENV=VAL
+  return "#" + std::to_string(i) + " " + (dev.empty() ? f.path : dev) + (variant.empty() ? "" : " [" + variant + "]");
 }
 
 }  // namespace
@@ -79,6 +80,7 @@ std::string_view to_string(PairKind k) {
     case PairKind::FixedDifferentMode: return "fixed, different contracts";
     case PairKind::MixedOrder: return "fixed vs free";
     case PairKind::Free: return "free";
+    case PairKind::DifferentInputs: return "different inputs";
   }
   return "?";
 }
@@ -174,24 +176,56 @@ TopKAgreement compare_topk(const Tensor& a, const Tensor& b) {
   return t;
 }
 
-std::optional<std::string> incomparable_reason(const ResultFile& a, const ResultFile& b) {
-  struct Key {
-    const char* key;
-    const char* what;
-  };
-  for (const Key k : {Key{"model", "model"}, Key{"weights.xxh3_128", "weights"}, Key{"input.xxh3_128", "input"},
-                      Key{"preprocess", "preprocessing"}}) {
-    std::string va = a.meta(k.key), vb = b.meta(k.key);
-    const bool same = std::string(k.key) == "model" ? model_identity(va) == model_identity(vb) : va == vb;
-    if (!same)
-      return a.path + " and " + b.path + " are not comparable: different " + k.what + " (" + k.key + " is '" + va +
-             "' in " + a.path + ", '" + vb + "' in " + b.path + ")";
+namespace {
+
+struct IdentityKey {
+  const char* key;
+  const char* what;
+  bool input;  // may differ with inputs_may_differ
+};
+constexpr IdentityKey kIdentity[] = {{"model", "model", false},
+                                     {"weights.xxh3_128", "weights", false},
+                                     {"input.xxh3_128", "input", true},
+                                     {"preprocess", "preprocessing", true},
+                                     {"dropout", "dropout", true}};
+
+std::string identity_value(const ResultFile& f, const IdentityKey& k) {
+  const std::string& v = f.meta(k.key);
+  if (std::string(k.key) == "model") return model_identity(v);
+  if (std::string(k.key) == "dropout" && v.empty()) return "off";  // files written before it was recorded
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::string> incomparable_reason(const ResultFile& a, const ResultFile& b, bool inputs_may_differ) {
+  for (const IdentityKey& k : kIdentity) {
+    if (inputs_may_differ && k.input) continue;
+    if (identity_value(a, k) != identity_value(b, k))
+      return a.path + " and " + b.path + " are not comparable: different " + k.what + " (" + k.key + " is '" +
+             a.meta(k.key) + "' in " + a.path + ", '" + b.meta(k.key) + "' in " + b.path + ")" +
+             (k.input ? "; compare --allow-different-inputs measures what the difference does" : "");
   }
   return std::nullopt;
 }
 
-Comparison compare_results(const std::vector<ResultFile>& files) {
+std::string input_difference(const ResultFile& a, const ResultFile& b) {
+  std::string out;
+  for (const IdentityKey& k : kIdentity)
+    if (k.input && identity_value(a, k) != identity_value(b, k)) out += (out.empty() ? "" : ", ") + std::string(k.what);
+  return out;
+}
+
+Comparison compare_results(const std::vector<ResultFile>& files, const CompareSettings& settings) {
   if (files.size() < 2) throw std::invalid_argument("compare needs at least two result files");
+  std::vector<std::pair<size_t, size_t>> plan = settings.pairs;
+  if (plan.empty())
+    for (size_t i = 0; i < files.size(); ++i)
+      for (size_t j = i + 1; j < files.size(); ++j) plan.emplace_back(i, j);
+  for (const auto& [i, j] : plan)
+    if (i >= j || j >= files.size())
+      throw std::invalid_argument("compare: pair (" + std::to_string(i) + ", " + std::to_string(j) + ") of " +
+                                  std::to_string(files.size()) + " files");
   Comparison c;
   for (size_t i = 0; i < files.size(); ++i) {
     const ResultFile& f = files[i];
@@ -201,11 +235,12 @@ Comparison compare_results(const std::vector<ResultFile>& files) {
     s.mode = f.mode();
     s.mode_name = describe(s.mode);
     s.tensors = f.tensors.size();
-    s.label = label_of(i, f);
+    s.label = i < settings.labels.size() ? settings.labels[i] : label_of(i, f);
     c.files.push_back(std::move(s));
   }
   for (size_t i = 1; i < files.size(); ++i)
-    if (auto why = incomparable_reason(files[0], files[i])) throw NotComparableError(*why);
+    if (auto why = incomparable_reason(files[0], files[i], settings.allow_different_inputs))
+      throw NotComparableError(*why);
 
   // Every tensor name, and one shape per name.
   std::map<std::string, std::pair<size_t, std::vector<uint64_t>>> shapes;
@@ -230,19 +265,24 @@ Comparison compare_results(const std::vector<ResultFile>& files) {
 
   bool any_fixed = false;
   c.all_identical = true;
-  for (size_t i = 0; i < files.size(); ++i)
-    for (size_t j = i + 1; j < files.size(); ++j) {
+  for (const auto& [i, j] : plan) {
       PairComparison p;
       p.a = i;
       p.b = j;
       const NumericMode ma = c.files[i].mode, mb = c.files[j].mode;
-      if (ma.fixed() && mb.fixed()) {
+      const std::string inputs = input_difference(files[i], files[j]);
+      if (!inputs.empty()) {
+        p.kind = PairKind::DifferentInputs;
+      } else if (ma.fixed() && mb.fixed()) {
         p.kind = ma == mb ? PairKind::Fixed : PairKind::FixedDifferentMode;
       } else {
         p.kind = ma.fixed() || mb.fixed() ? PairKind::MixedOrder : PairKind::Free;
       }
       const std::string modes = c.files[i].mode_name + " vs " + c.files[j].mode_name;
       switch (p.kind) {
+        case PairKind::DifferentInputs:
+          p.flag = "different " + inputs + " (" + modes + "): compared, differences are expected, not a failure";
+          break;
         case PairKind::Fixed: break;
         case PairKind::FixedDifferentMode:
           p.flag = "different fixed-order contracts (" + modes + "): compared, differences are expected, not a failure";
@@ -252,7 +292,7 @@ Comparison compare_results(const std::vector<ResultFile>& files) {
           break;
         case PairKind::Free: p.flag = "free order: divergence measured, not held to bit-identity"; break;
       }
-      if (p.kind == PairKind::FixedDifferentMode || p.kind == PairKind::MixedOrder)
+      if (p.kind == PairKind::FixedDifferentMode || p.kind == PairKind::MixedOrder || p.kind == PairKind::DifferentInputs)
         c.notes.push_back(c.files[i].label + " and " + c.files[j].label + ": " + p.flag);
       any_fixed |= p.kind == PairKind::Fixed;
 

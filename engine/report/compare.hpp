@@ -65,6 +65,7 @@ enum class PairKind {
   FixedDifferentMode,  // both fixed order, different contract or denormal rule: flagged, measured
   MixedOrder,          // one fixed, one free: flagged, measured
   Free,                // both free order: measured
+  DifferentInputs,     // different input, preprocessing or dropout (CompareSettings): flagged, measured
 };
 std::string_view to_string(PairKind k);
 
@@ -114,16 +115,30 @@ struct Comparison {
   int exit_code() const { return verdict == Verdict::Fail ? 1 : 0; }
 };
 
-// Throws NotComparableError (or std::invalid_argument for fewer than two files).
-Comparison compare_results(const std::vector<ResultFile>& files);
+struct CompareSettings {
+  // Compare files whose input, preprocessing or dropout differ (to measure what such a change
+  // does); their pairs are flagged, never a failure. Model and weights must still agree.
+  bool allow_different_inputs = false;
+  // The pairs (a < b) to compare, in this order; empty: every pair. Every file is still
+  // checked for comparability with the first.
+  std::vector<std::pair<size_t, size_t>> pairs;
+  // One label per file for tables and messages; empty: "#i device.name [variant]".
+  std::vector<std::string> labels;
+};
+
+// Throws NotComparableError (or std::invalid_argument for fewer than two files or a bad pair).
+Comparison compare_results(const std::vector<ResultFile>& files, const CompareSettings& settings = {});
 
 // Measures one tensor of one pair (exposed for tests and for `lockstep check`).
 TensorComparison compare_tensor(const Tensor& a, const Tensor& b);
 TopKAgreement compare_topk(const Tensor& a, const Tensor& b);
 
-// The reason two files may not be compared, or nothing: different model, weights, input or
-// preprocessing. `a` and `b` are the files' labels for the message.
-std::optional<std::string> incomparable_reason(const ResultFile& a, const ResultFile& b);
+// The reason two files may not be compared, or nothing: different model, weights, input,
+// preprocessing or dropout (a file without "dropout" has it off). With `inputs_may_differ`,
+// only model and weights count.
+std::optional<std::string> incomparable_reason(const ResultFile& a, const ResultFile& b, bool inputs_may_differ = false);
+// What differs among input, preprocessing and dropout ("input, preprocessing"), or "".
+std::string input_difference(const ResultFile& a, const ResultFile& b);
 
 // The bits of a float as "0x3f800000".
 std::string hex_bits(uint32_t bits);

@@ -14,7 +14,12 @@ namespace lockstep::report {
 
 std::string render_text(const Comparison& c);
 std::string render_json(const Comparison& c);  // 2-space indented, ends with a newline
-std::string render_html(const Comparison& c);
+// `title` heads the page; `intro_html` (already escaped HTML) goes right after the verdict.
+struct HtmlPage {
+  std::string title = "lockstep compare";
+  std::string intro_html;
+};
+std::string render_html(const Comparison& c, const HtmlPage& page = {});
 
 // &, <, >, " and ' as entities; control characters (but tab and newline) and invalid UTF-8
 // bytes as visible \xNN.

@@ -203,16 +203,16 @@ std::string agreement(const PairComparison& p, bool top5) {
 
 }  // namespace
 
-std::string render_html(const Comparison& c) {
+std::string render_html(const Comparison& c, const HtmlPage& page) {
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
        "img-src data:\">\n";
   h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   h += "<link rel=\"icon\" href=\"data:,\">\n";
-  h += "<title>lockstep compare: " + E(std::string(to_string(c.verdict))) + "</title>\n";
+  h += "<title>" + E(page.title) + ": " + E(std::string(to_string(c.verdict))) + "</title>\n";
   h += "<style>" + std::string(kStyle) + "</style>\n</head>\n<body>\n";
-  h += "<h1>lockstep compare</h1>\n<p>" + std::to_string(c.files.size()) + " result files, " +
+  h += "<h1>" + E(page.title) + "</h1>\n<p>" + std::to_string(c.files.size()) + " result files, " +
        std::to_string(c.tensor_names.size()) + " tensors, " + std::to_string(c.pairs.size()) + " pairs.</p>\n";
 
   const char* cls = c.verdict == Verdict::Pass ? "pass" : c.verdict == Verdict::Fail ? "fail" : "info";
@@ -232,9 +232,14 @@ std::string render_html(const Comparison& c) {
          ")</td></tr><tr><th>" + E(c.files[p.b].label) + "</th><td class=\"code\">" + E(float_text(d.b)) + " (" +
          hex_bits(d.b_bits) + ")</td></tr></tbody></table>\n";
   }
+  h += page.intro_html;
 
   // Devices side by side.
-  h += "<h2>Devices and runs</h2>\n<table class=\"traits\"><thead><tr><th></th>";
+  // With many files the table is wide and long: folded, so the verdict and the charts come first.
+  h += "<h2>Devices and runs</h2>\n";
+  h += std::string("<details") + (c.files.size() <= 4 ? " open" : "") + "><summary>" +
+       std::to_string(c.files.size()) + " files: devices, drivers, traits, modes and fingerprints side by side</summary>\n";
+  h += "<div class=\"scroll\"><table class=\"traits\"><thead><tr><th></th>";
   for (const auto& f : c.files) h += "<th>" + E(f.label) + "</th>";
   h += "</tr></thead><tbody>\n<tr><th>file</th>";
   for (const auto& f : c.files) h += "<td class=\"code\">" + E(f.path) + "</td>";
@@ -256,7 +261,7 @@ std::string render_html(const Comparison& c) {
     }
     h += "</tr>\n";
   }
-  h += "</tbody></table>\n<p>Rows that differ between files are highlighted.</p>\n";
+  h += "</tbody></table></div>\n<p>Rows that differ between files are highlighted.</p>\n</details>\n";
 
   if (!c.notes.empty()) {
     h += "<h2>Notes</h2>\n<ul>\n";
@@ -310,7 +315,7 @@ std::string render_html(const Comparison& c) {
     h += std::string("<details") + (p.identical() ? "" : " open") + "><summary>Per-layer table</summary>\n" +
          tensor_table(c, pi) + "</details>\n</section>\n";
   }
-  h += "<footer>Written by lockstep compare. ULP distances count representable float32 values between the two; "
+  h += "<footer>Written by " + E(page.title) + ". ULP distances count representable float32 values between the two; "
        "relative error is |a−b| / max(|a|, |b|); the share counts elements whose bits differ (+0 and −0 "
        "included).</footer>\n</body>\n</html>\n";
   return h;

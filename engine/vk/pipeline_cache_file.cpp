@@ -2,6 +2,7 @@
 
 #include "vk/traits.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -86,7 +87,10 @@ bool PipelineCacheFile::save(const std::vector<uint8_t>& data, std::string* warn
   if (path_.empty() || data.empty()) return true;
   std::error_code ec;
   std::filesystem::create_directories(path_.parent_path(), ec);
-  const auto tmp = path_.string() + ".tmp." + std::to_string(::getpid());
+  // Unique per process and per save: two devices of one process (lockstep run --device 0,0)
+  // may save the same cache file from two threads.
+  static std::atomic<uint64_t> saves{0};
+  const auto tmp = path_.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(saves++);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (out) out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));

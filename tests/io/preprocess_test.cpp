@@ -2,6 +2,7 @@
 
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace lockstep::io {
@@ -265,6 +266,69 @@ TEST(Preprocess, AllByteValuesMatchNumpyFloat32Emulation) {
             0xb42e5edeea002e79ull);
   EXPECT_EQ(fnv1a_float_bytes(preprocess(value_pattern(256, 256), Preprocess::Torch)),
             0xa2135cb9d43f7a8cull);
+}
+
+// One step switched at a time: each result is what the changed step alone predicts.
+TEST(PreprocessSteps, EachStepSwitchesAlone) {
+  const Image im = value_pattern(40, 30);
+  const uint32_t size = 16;
+  const size_t plane = size_t(size) * size;
+  for (Preprocess preset : {Preprocess::Keras, Preprocess::Torch}) {
+    const PreprocessSteps own = preset_steps(preset);
+    EXPECT_EQ(describe(own), preprocess_name(preset));
+    const std::vector<float> base = preprocess(im, preset, size);
+    EXPECT_EQ(preprocess(im, own, size), base) << "the preset's own steps are the preset";
+
+    // Channel order: the planes come from the other source channels, the per-position
+    // constants stay. Undo the normalisation of each plane and compare the pixels.
+    PreprocessSteps swapped = own;
+    swapped.channels = own.channels == Channels::Rgb ? Channels::Bgr : Channels::Rgb;
+    const std::vector<float> sw = preprocess(im, swapped, size);
+    const PreprocessSteps other_norm{preset, own.resize, own.channels,
+                                     own.normalize == Normalize::Caffe ? Normalize::Torch : Normalize::Caffe};
+    EXPECT_NE(sw, base);
+    // Caffe: out = v - mean[c], so out + mean[c] gives the pixel; the swapped planes hold
+    // plane 0 <-> plane 2 of the same pixels.
+    if (own.normalize == Normalize::Caffe) {
+      const float mean[3] = {float(103.939), float(116.779), float(123.68)};
+      for (size_t i = 0; i < plane; ++i) {
+        EXPECT_EQ(sw[0 * plane + i] + mean[0], base[2 * plane + i] + mean[2]) << i;
+        EXPECT_EQ(sw[1 * plane + i], base[1 * plane + i]) << i;
+        EXPECT_EQ(sw[2 * plane + i] + mean[2], base[0 * plane + i] + mean[0]) << i;
+      }
+    }
+    EXPECT_EQ(describe(swapped), std::string(preprocess_name(preset)) +
+                                     (swapped.channels == Channels::Rgb ? ",channels=rgb" : ",channels=bgr"));
+
+    // Normalisation: torch-normalised values span about +-2.6, caffe ones about +-150.
+    const std::vector<float> nn = preprocess(im, other_norm, size);
+    float lo = 0, hi = 0;
+    for (float v : nn) lo = std::min(lo, v), hi = std::max(hi, v);
+    if (other_norm.normalize == Normalize::Torch) {
+      EXPECT_GT(lo, -2.2f);
+      EXPECT_LT(hi, 2.7f);
+    } else {
+      EXPECT_LT(lo, -100.0f);
+      EXPECT_GT(hi, 100.0f);
+    }
+
+    // Resize filter: the geometry stays the preset's; only the resampler changes.
+    PreprocessSteps filter = own;
+    filter.resize = own.resize == Resize::Nearest ? Resize::Bilinear : Resize::Nearest;
+    const std::vector<float> fr = preprocess(im, filter, size);
+    EXPECT_NE(fr, base);
+    if (preset == Preprocess::Keras) {
+      // Keras squashes the whole image to size x size: the bilinear result is the preset's
+      // normalisation of PIL's bilinear resize (a same-size resize then does nothing).
+      EXPECT_EQ(fr, preprocess(resize_bilinear_pil(im, size, size), own, size));
+    }
+  }
+  EXPECT_EQ(parse_resize("bilinear"), Resize::Bilinear);
+  EXPECT_EQ(parse_channels("bgr"), Channels::Bgr);
+  EXPECT_EQ(parse_normalize("caffe"), Normalize::Caffe);
+  EXPECT_THROW(parse_resize("bicubic"), std::invalid_argument);
+  EXPECT_THROW(parse_channels("rbg"), std::invalid_argument);
+  EXPECT_THROW(parse_normalize("imagenet"), std::invalid_argument);
 }
 
 TEST(Preprocess, RejectsEmptyImage) {

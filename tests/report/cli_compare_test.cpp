@@ -142,6 +142,46 @@ TEST(CliCompare, JsonToStdout) {
   EXPECT_TRUE(j["pairs"][0]["topk"]["rows"] == 2);
 }
 
+// Different inputs, preprocessing or dropout: refused, unless asked to measure the difference;
+// then flagged, never a failure, even in fixed order. Model and weights must still agree.
+TEST(CliCompare, DifferentInputsAreMeasuredOnlyWhenAsked) {
+  ScratchDir dir;
+  const std::string a = dir.path("a"), b = dir.path("b"), c_ = dir.path("c"), w = dir.path("w");
+  write_result(a);
+  write_result(b, sample_tensors(5), run_metadata({{"preprocess", "keras,resize=bilinear"},
+                                                   {"input.xxh3_128", "0000000000000000000000000000abcd"}}));
+  write_result(c_, sample_tensors(6), run_metadata({{"dropout", "mc seed=1 passes=1 (output: the last pass)"}}));
+  write_result(w, sample_tensors(7), run_metadata({{"weights.xxh3_128", "ffff0000000000000000000000000000"}}));
+
+  auto c = capture([&] { return cli::compare({a, c_}, {}); });
+  EXPECT_EQ(c.rc, 2);
+  EXPECT_MENTIONS(c.err, "not comparable", "different dropout", "--allow-different-inputs");
+
+  cli::CompareOptions o;
+  o.allow_different_inputs = true;
+  o.json = dir.path("r.json");
+  c = capture([&] { return cli::compare({a, b, c_}, o); });
+  EXPECT_EQ(c.rc, 0) << c.out << c.err;
+  const auto j = read_json(o.json);
+  EXPECT_EQ(j["pairs"][0]["kind"], "different inputs");
+  EXPECT_NE(j["pairs"][0]["flag"].get<std::string>().find("different input, preprocessing"), std::string::npos);
+  EXPECT_EQ(j["pairs"][1]["kind"], "different inputs");
+  EXPECT_NE(j["pairs"][1]["flag"].get<std::string>().find("different dropout"), std::string::npos);
+  EXPECT_FALSE(j["pairs"][0]["identical"].get<bool>()) << "different data, so the pair is measured as different";
+  EXPECT_NE(j["verdict"], "fail");
+
+  // A file written before "dropout" was recorded has it off.
+  auto meta = run_metadata();
+  meta.erase("dropout");
+  write_result(dir.path("old"), sample_tensors(), meta);
+  c = capture([&] { return cli::compare({a, dir.path("old")}, {}); });
+  EXPECT_EQ(c.rc, 0) << c.err;
+
+  c = capture([&] { return cli::compare({a, w}, o); });
+  EXPECT_EQ(c.rc, 2);
+  EXPECT_MENTIONS(c.err, "different weights");
+}
+
 TEST(CliCompare, UntrustedStringsCannotReachTheTerminalRaw) {
   ScratchDir dir;
   write_result(dir.path("a"), {{"device.name", "evil\x1b]0;pwned\x07\x1b[2J name"}});

@@ -83,6 +83,7 @@ inline std::map<std::string, std::string> run_metadata(const std::map<std::strin
       {"weights.xxh3_128", "0123456789abcdef0123456789abcdef"},
       {"input.xxh3_128", "fedcba9876543210fedcba9876543210"},
       {"preprocess", "keras"},
+      {"dropout", "off"},
   };
   for (const auto& [k, v] : overrides) {
     if (v == "<erase>") m.erase(k);
