@@ -43,6 +43,10 @@ layout(constant_id = 21) const uint PL = 0u;        // padding on the left
 layout(constant_id = 22) const bool YVEC = false;   // outputs stored as aligned vec4s
 layout(constant_id = 24) const uint TW = 64u;       // tiles per channel block in a workgroup
 layout(constant_id = 25) const uint CU = 1u;        // channels per loop iteration (divides every channel range)
+// A residual add fused into the epilogue (the graph's Add of this output and another tensor of
+// its shape, then ReLU): 0 none, 1 out = conv + residual, 2 out = residual + conv (the Add's
+// operand order, kept: the same bits as the separate Add).
+layout(constant_id = 26) const uint RESIDUAL = 0u;
 
 #if LS_TEXEL
 layout(binding = 0) uniform samplerBuffer x_texels;
@@ -58,6 +62,14 @@ vec4 w_vec(uint i) { return w4[i]; }
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(std430, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
+#if LS_TEXEL
+layout(binding = 4) uniform samplerBuffer res_texels;
+vec4 res_vec(uint i) { return texelFetch(res_texels, int(i)); }
+#else
+layout(std430, binding = 4) readonly buffer Res4 { vec4 res4[]; };
+vec4 res_vec(uint i) { return res4[i]; }
+#endif
+float res_at(uint i) { return res_vec(i >> 2)[i & 3u]; }
 layout(push_constant) uniform Push {
   uint n, c_in, h, w, c_out, stride_h, out_h, out_w, slices, per_slice, tiles, cblocks, x_vecs;
 } pc;
@@ -212,7 +224,7 @@ void accumulate_channels(uint c0, uint c1) {
   }
 }
 
-float ls_finish(float v, uint co);  // the order's bias and ReLU
+float ls_finish(float v, uint co, float r);  // the order's bias, residual add (r) and ReLU
 
 // Stores acc (after ls_finish): channel 4g + c of the block, pixel p of the tile. (Every
 // unrolled loop here and above has constant bounds: a loop NIR cannot unroll would turn acc
@@ -224,8 +236,21 @@ void store_tile() {
       uint co = t_cb * M + g * 4u + c;
       if (co >= pc.c_out) continue;
       uint base = (t_n * pc.c_out + co) * opixels + t_opix;
+      float r[P];  // the residual's values, where fused
+      [[unroll]] for (uint p = 0u; p < P; ++p) r[p] = 0.0;
+      if (RESIDUAL != 0u) {
+        if (YVEC) {
+          [[unroll]] for (uint q = 0u; q < P / 4u; ++q) {
+            vec4 rv = res_vec(min(base + 4u * q, pc.n * pc.c_out * opixels - 4u) >> 2);
+            [[unroll]] for (uint k = 0u; k < 4u; ++k) r[4u * q + k] = rv[k];
+          }
+        } else {
+          [[unroll]] for (uint p = 0u; p < P; ++p)
+            if (t_outok[p]) r[p] = res_at(base + p);
+        }
+      }
       float v[P];
-      [[unroll]] for (uint p = 0u; p < P; ++p) v[p] = ls_finish(acc[g * P + p][c], co);
+      [[unroll]] for (uint p = 0u; p < P; ++p) v[p] = ls_finish(acc[g * P + p][c], co, r[p]);
       if (YVEC) {
         [[unroll]] for (uint q = 0u; q < P / 4u; ++q) {
           uint p = 4u * q;

@@ -29,8 +29,10 @@ vec4 ls_mac4(vec4 a, vec4 xv, vec4 wv) {
   precise vec4 r = a + pf;
   return ls_flush4(r);
 }
-float ls_finish(float v, uint co) {
+float ls_finish(float v, uint co, float r) {
   if (HAS_BIAS) v = ls_add(v, bias[co]);
+  if (RESIDUAL == 1u) v = ls_add(v, r);
+  if (RESIDUAL == 2u) v = ls_add(r, v);
   return RELU ? ls_relu(v) : v;
 }
 

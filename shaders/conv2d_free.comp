@@ -6,8 +6,10 @@
 #include "conv2d.glsl"
 
 vec4 ls_mac4(vec4 a, vec4 xv, vec4 wv) { return fma(xv, wv, a); }
-float ls_finish(float v, uint co) {
+float ls_finish(float v, uint co, float r) {
   if (HAS_BIAS) v += bias[co];
+  if (RESIDUAL == 1u) v = v + r;
+  if (RESIDUAL == 2u) v = r + v;
   return RELU ? max(v, 0.0) : v;
 }
 

@@ -28,6 +28,9 @@ struct CompiledNetwork::Impl {
   std::vector<std::unique_ptr<ops::Eltwise>> eltwise;
   std::vector<std::unique_ptr<ops::Softmax>> softmax;
   std::vector<std::unique_ptr<ops::Dropout>> dropout;
+  // Residual adds fused into the convolution just before them (only when layer outputs are not
+  // kept: the convolution's own output is then never written): add -> conv and conv -> add.
+  std::vector<int> fused_conv, fused_add;
   std::unique_ptr<Sequence> sequence;
   bool recorded = false;
   uint64_t recorded_seed = 0;
@@ -52,6 +55,27 @@ CompiledNetwork::CompiledNetwork(Device& device, const Network& prepared, const 
   const size_t count = net_.layers.size();
   Impl& im = *impl_;
 
+  // Fusion: an Add right after a Conv2d without ReLU that nothing else reads takes its place
+  // (the convolution's epilogue adds the other operand, in the Add's operand order, then the
+  // Add's ReLU: the same bits). The Add's output lives in the convolution's buffer, which
+  // none of the convolution's inputs share.
+  im.fused_conv.assign(count, -1);
+  im.fused_add.assign(count, -1);
+  if (!options.keep_layer_outputs) {
+    std::vector<uint32_t> readers(count, 0);
+    for (const Layer& l : net_.layers)
+      for (uint32_t in : l.inputs) readers[in]++;
+    for (uint32_t i = 2; i < count; ++i) {
+      const Layer& add = net_.layers[i];
+      if (add.kind != LayerKind::Add || add.inputs.size() != 2) continue;
+      const uint32_t c = i - 1;
+      const Layer& conv = net_.layers[c];
+      if (conv.kind != LayerKind::Conv2d || conv.relu || readers[c] != 1 || c == 0) continue;
+      if (add.inputs[0] != c && add.inputs[1] != c) continue;
+      im.fused_conv[i] = static_cast<int>(c);
+      im.fused_add[c] = static_cast<int>(i);
+    }
+  }
   // Activation plan: a buffer is released after its last reader; the input and the final
   // output are never reused (nor anything, with keep_layer_outputs).
   im.buffer_of.assign(count, -1);
@@ -81,7 +105,9 @@ CompiledNetwork::CompiledNetwork(Device& device, const Network& prepared, const 
       throw std::invalid_argument("layer '" + l.name + "' output of " + std::to_string(bytes) +
                                   " bytes exceeds the device's storage binding range (" + std::to_string(range) +
                                   "): use a smaller batch");
-    im.buffer_of[i] = (i > 0 && is_alias(l, options.mc_dropout)) ? im.buffer_of[l.inputs[0]] : take(bytes);
+    if (i > 0 && is_alias(l, options.mc_dropout)) im.buffer_of[i] = im.buffer_of[l.inputs[0]];
+    else if (im.fused_conv[i] >= 0) im.buffer_of[i] = im.buffer_of[im.fused_conv[i]];
+    else im.buffer_of[i] = take(bytes);
     if (options.keep_layer_outputs) continue;
     for (uint32_t in : l.inputs) {
       // Release the buffer once no later layer reads any layer that lives in it.
@@ -116,7 +142,13 @@ CompiledNetwork::CompiledNetwork(Device& device, const Network& prepared, const 
         s.n = n, s.c_in = in.c, s.h = in.h, s.w = in.w, s.c_out = l.out_channels, s.kh = l.kh, s.kw = l.kw;
         s.stride_h = l.stride_h, s.stride_w = l.stride_w, s.pad_top = l.pad_top, s.pad_left = l.pad_left;
         s.pad_bottom = l.pad_bottom, s.pad_right = l.pad_right, s.bias = l.bias, s.relu = l.relu;
-        im.conv[i] = std::make_unique<ops::Conv2d>(device, s, m);
+        ops::Conv2d::Residual residual = ops::Conv2d::Residual::None;
+        if (const int a = im.fused_add[i]; a >= 0) {
+          const Layer& add = net_.layers[a];
+          s.relu = add.relu;
+          residual = add.inputs[1] == i ? ops::Conv2d::Residual::Before : ops::Conv2d::Residual::After;
+        }
+        im.conv[i] = std::make_unique<ops::Conv2d>(device, s, m, ops::Conv2d::Options{}, residual);
         const auto packed = im.conv[i]->pack_weight(ref::flush_for(m, net_.params.at(l.name + ".weight")));
         weight_bytes_ += packed.size() * 4;
         im.conv_weight[i] = device.upload_new<float>(packed);
@@ -146,6 +178,7 @@ CompiledNetwork::CompiledNetwork(Device& device, const Network& prepared, const 
         im.gap[i] = std::make_unique<ops::GlobalAvgPool>(device, GlobalAvgPoolShape{n, in.c, in.h, in.w}, m);
         break;
       case LayerKind::Add:
+        if (im.fused_conv[i] >= 0) break;
         im.eltwise[i] = std::make_unique<ops::Eltwise>(device, ops::Eltwise::Kind::Add,
                                                        EltwiseShape{uint64_t(n) * l.out.elements(), l.relu}, m);
         break;
@@ -179,12 +212,23 @@ void CompiledNetwork::record(uint64_t seed) {
     const Buffer& b = im.bias[i].valid() ? im.bias[i] : im.dummy;
     seq.set_scope(l.name);
     switch (l.kind) {
-      case LayerKind::Conv2d: im.conv[i]->record(seq, x, im.conv_weight[i], b, y); break;
+      case LayerKind::Conv2d:
+        if (const int a = im.fused_add[i]; a >= 0) {
+          const Layer& add = net_.layers[a];
+          const uint32_t other = add.inputs[0] == i ? add.inputs[1] : add.inputs[0];
+          seq.set_scope(l.name + " + " + add.name);
+          im.conv[i]->record(seq, x, im.conv_weight[i], b, buf(a), buf(other));
+        } else {
+          im.conv[i]->record(seq, x, im.conv_weight[i], b, y);
+        }
+        break;
       case LayerKind::Dense: im.dense[i]->record(seq, x, im.dense_weight[i], b, y); break;
       case LayerKind::MaxPool:
       case LayerKind::AvgPool: im.pool[i]->record(seq, x, y); break;
       case LayerKind::GlobalAvgPool: im.gap[i]->record(seq, x, y); break;
-      case LayerKind::Add: im.eltwise[i]->record(seq, x, buf(l.inputs[1]), y); break;
+      case LayerKind::Add:
+        if (im.fused_conv[i] < 0) im.eltwise[i]->record(seq, x, buf(l.inputs[1]), y);
+        break;
       case LayerKind::Relu: im.eltwise[i]->record(seq, x, x, y); break;
       case LayerKind::Softmax: im.softmax[i]->record(seq, x, y); break;
       case LayerKind::Dropout:

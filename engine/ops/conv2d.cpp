@@ -15,7 +15,7 @@ struct Push {
 // Specialization constants of shaders/conv2d.glsl.
 enum : uint32_t {
   kSpecKh = 10, kSpecKw, kSpecStrideW, kSpecMg, kSpecP, kSpecLevels, kSpecShare, kSpecFlat, kSpecAligned,
-  kSpecWm4, kSpecPadTop, kSpecPadLeft, kSpecYvec, kSpecTilesPerBlock = 24, kSpecChannelUnroll
+  kSpecWm4, kSpecPadTop, kSpecPadLeft, kSpecYvec, kSpecTilesPerBlock = 24, kSpecChannelUnroll, kSpecResidual
 };
 
 uint32_t pow2_floor(uint32_t v) {
@@ -27,8 +27,9 @@ uint32_t pow2_floor(uint32_t v) {
 uint64_t vecs_of(uint64_t floats) { return (floats + 3) / 4; }
 }  // namespace
 
-Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode, const Options& options)
-    : shape_(shape) {
+Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode, const Options& options,
+               Residual residual)
+    : shape_(shape), residual_(residual) {
   shape_.validate();
   const Conv2dShape& s = shape_;
   const DeviceTraits& t = device.traits();
@@ -99,7 +100,7 @@ Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode
   cu_ = (s.kh * s.kw <= 3 && range % 4 == 0 && s.c_in % 4 == 0) ? 4 : 1;
   kernel_ = &device.kernel([&] {
     KernelDesc d = kernel_for(device, mode, texel_ ? "conv2d_fixed+texel" : "conv2d_fixed",
-                              texel_ ? "conv2d_free+texel" : "conv2d_free", 4, sizeof(Push), wg_,
+                              texel_ ? "conv2d_free+texel" : "conv2d_free", 5, sizeof(Push), wg_,
                               {{kSpecFlagA, s.bias ? 1u : 0u},
                                {kSpecFlagB, s.relu ? 1u : 0u},
                                {kSpecKh, s.kh},
@@ -116,9 +117,10 @@ Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode
                                {kSpecPadLeft, s.pad_left},
                                {kSpecYvec, yvec_ ? 1u : 0u},
                                {kSpecTilesPerBlock, tw_},
-                               {kSpecChannelUnroll, cu_}},
+                               {kSpecChannelUnroll, cu_},
+                               {kSpecResidual, static_cast<uint32_t>(residual_)}},
                               /*full_subgroups=*/share_ > 0);
-    if (texel_) d.texel_bindings = 0b11;
+    if (texel_) d.texel_bindings = 0b10011;
     return d;
   }());
 }
@@ -150,11 +152,13 @@ std::string Conv2d::describe() const {
   if (share_) d += ", share " + std::to_string(share_);
   if (yvec_) d += ", vec4 stores";
   if (cu_ > 1) d += ", " + std::to_string(cu_) + " channels per step";
+  if (residual_ != Residual::None) d += ", + residual";
   d += ", wg " + std::to_string(wg_) + " = " + std::to_string(tw_) + " tiles x " + std::to_string(wg_ / tw_);
   return d;
 }
 
-void Conv2d::record(Sequence& seq, const Buffer& x, const Buffer& weight, const Buffer& bias, const Buffer& y) const {
+void Conv2d::record(Sequence& seq, const Buffer& x, const Buffer& weight, const Buffer& bias, const Buffer& y,
+                    const Buffer& residual) const {
   const Conv2dShape& s = shape_;
   const ReductionPlan plan = plan_conv_reduction(s.c_in, s.kh * s.kw);
   const uint32_t oh = s.out_h(), ow = s.out_w();
@@ -164,7 +168,10 @@ void Conv2d::record(Sequence& seq, const Buffer& x, const Buffer& weight, const 
                oh,     ow,          plan.slices,   plan.per_slice, tiles, cblocks,
                static_cast<uint32_t>(vecs_of(s.input_elements()))};
   const uint64_t groups = groups_for(tiles, tw_) * groups_for(cblocks, wg_ / tw_) * s.n;
-  seq.dispatch(*kernel_, {{&x}, {&weight}, {&bias}, {&y}}, p, groups, describe());
+  if (residual_ != Residual::None && residual.bytes() < s.output_elements() * 4)
+    throw std::invalid_argument("conv2d: the residual holds " + std::to_string(residual.bytes()) +
+                                " bytes, expected the output's " + std::to_string(s.output_elements() * 4));
+  seq.dispatch(*kernel_, {{&x}, {&weight}, {&bias}, {&y}, {&residual}}, p, groups, describe());
 }
 
 }  // namespace lockstep::ops

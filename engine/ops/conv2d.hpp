@@ -27,14 +27,26 @@ struct Conv2dOptions {
   bool allow_flat = true;      // false: tiles within output rows even where flat tiles would do
 };
 
+// A residual add fused into the convolution's epilogue: the graph's Add of the convolution's
+// output and another tensor of the output's shape, in the Add's operand order, then the shape's
+// ReLU (the same bits as a separate Add).
+enum class Conv2dResidual : uint32_t { None = 0, After = 1 /* conv + residual */, Before = 2 /* residual + conv */ };
+
 class Conv2d {
  public:
   using Options = Conv2dOptions;
+  using Residual = Conv2dResidual;
 
-  Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode, const Options& options = {});
+  Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode, const Options& options = {},
+         Residual residual = Residual::None);
   // `weight` holds pack_weight(OIHW); `bias` is ignored (but must be a valid buffer) when the
-  // shape has no bias.
-  void record(Sequence& seq, const Buffer& x, const Buffer& weight, const Buffer& bias, const Buffer& y) const;
+  // shape has no bias; `residual` (output-shaped) is read when the op fuses one, else ignored
+  // (but must be a valid buffer).
+  void record(Sequence& seq, const Buffer& x, const Buffer& weight, const Buffer& bias, const Buffer& y,
+              const Buffer& residual) const;
+  void record(Sequence& seq, const Buffer& x, const Buffer& weight, const Buffer& bias, const Buffer& y) const {
+    record(seq, x, weight, bias, y, bias);
+  }
   const Conv2dShape& shape() const { return shape_; }
 
   // The weight buffer's contents from an OIHW weight: [c_out / M][ci][ky][kx][M], zero-padded
@@ -53,6 +65,7 @@ class Conv2d {
   uint32_t wg_ = 64;         // invocations per workgroup: tw_ tiles x wg_ / tw_ channel blocks
   uint32_t tw_ = 64;
   uint32_t cu_ = 1;          // input channels per loop iteration
+  Residual residual_ = Residual::None;
   bool texel_ = false, flat_ = false, aligned_ = false, yvec_ = false;
 };
 

@@ -275,4 +275,41 @@ TEST(Conv2dTiled, PaddingReadsPositiveZero) {
   }
 }
 
+TEST(Conv2dTiled, FusedResidualAddKeepsTheAddsBits) {
+  // conv (no ReLU) then Add(a, b) + ReLU, fused into the convolution's epilogue, in both operand
+  // orders: bit for bit the reference convolution followed by the reference add, in fixed order
+  // under every contract the device runs, and the same bits as the separate add in free order
+  // (one correctly rounded add either way).
+  for (const Conv2dShape& base : {shape(1, 9, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1),      // vec4 stores
+                                  shape(2, 6, 7, 7, 5, 1, 1, 1, 1, 0, 0, 0, 0, false)}) {  // scalar stores
+    Conv2dShape s = base;
+    s.relu = false;
+    const auto x = values(s.input_elements(), 90, 2.0f), w = values(s.weight_elements(), 91, 0.5f);
+    const auto b = s.bias ? values(s.c_out, 92, 0.25f) : std::vector<float>{};
+    const auto r = values(s.output_elements(), 93, 3.0f);
+    for (auto order : {ops::Conv2d::Residual::After, ops::Conv2d::Residual::Before}) {
+      for (Order o : {Order::Fixed, Order::Free}) {
+        const NumericMode m{o, MacContract::MulAdd, DenormRule::Preserve};
+        Conv2dShape fused = s;
+        fused.relu = true;
+        ops::Conv2d op(device(), fused, m, {}, order);
+        Buffer xb = device().upload_new<float>(x), wb = device().upload_new<float>(op.pack_weight(w));
+        Buffer bb = device().upload_new<float>(b.empty() ? std::vector<float>{0.0f} : b);
+        Buffer rb = device().upload_new<float>(r), yb = device().create_buffer(s.output_elements() * 4);
+        Sequence seq(device());
+        op.record(seq, xb, wb, bb, yb, rb);
+        seq.submit();
+        const auto y = device().download_all<float>(yb, s.output_elements());
+        // The unfused pair, on the device in free order (its conv is not canonical), on the
+        // reference in fixed order.
+        std::vector<float> conv = o == Order::Fixed ? ref::conv2d_fixed(s, x, w, b, m) : run_conv(s, m, kAuto, x, w, b);
+        const EltwiseShape es{s.output_elements(), true};
+        const auto expect = order == ops::Conv2d::Residual::After ? ref::eltwise_fixed(es, conv, r, m)
+                                                                  : ref::eltwise_fixed(es, r, conv, m);
+        EXPECT_EQ(0, std::memcmp(y.data(), expect.data(), y.size() * 4)) << describe(m) << " " << op.describe();
+      }
+    }
+  }
+}
+
 }  // namespace lockstep::test

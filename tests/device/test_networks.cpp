@@ -59,6 +59,21 @@ void check_network(const std::string& arch, models::Layout layout, uint32_t size
   }
   EXPECT_EQ(layers_compared, net.layers.size());
 
+  // Without kept layer outputs the executor fuses residual adds into the convolutions before
+  // them (ResNet): the final output must keep the same bits, and the timings must show fused
+  // dispatches.
+  graph::ExecuteOptions lean{batch, fixed};
+  lean.timestamps = true;
+  graph::CompiledNetwork fused(device(), net, lean);
+  const auto yf = fused.run(x);
+  EXPECT_EQ(0, std::memcmp(yf.data(), ref.back().data(), yf.size() * 4)) << "fused network differs from the reference";
+  size_t adds = 0, fused_adds = 0;
+  for (const auto& l : net.layers) adds += l.kind == graph::LayerKind::Add;
+  for (const auto& t : fused.timings()) fused_adds += t.label.find("_add (conv2d") != std::string::npos;
+  if (device().traits().timestamps) {
+    EXPECT_EQ(fused_adds, adds) << "every residual add fused";
+  }
+
   // Free order: final probabilities against the float64 oracle.
   graph::CompiledNetwork free_net(device(), net, {batch, NumericMode{Order::Free}});
   const auto y = free_net.run(x);
