@@ -37,7 +37,8 @@ float ls_finish(float v, uint co, float r) {
 }
 
 // The tree: a binary counter over LEVELS levels, as ls_tree_push computes it, with static
-// indices (selects on the uniform slice number).
+// indices; the slice number is uniform, so each level is a branch that runs only when taken
+// (measured: 1.06x free order instead of 1.12x with selects at every level).
 const uint NL = LEVELS > 0u ? LEVELS : 1u;
 vec4 stack[NL * NACC];
 
@@ -47,11 +48,13 @@ vec4 stack[NL * NACC];
 void push_partial(uint index) {
   uint ones = uint(findLSB(~index));
   [[unroll]] for (uint l = 0u; l < LEVELS; ++l) {
-    [[unroll]] for (uint i = 0u; i < NACC; ++i) {
-      vec4 sl = stack[l * NACC + i];
-      vec4 v = l < ones ? ls_add4(sl, acc[i]) : acc[i];
-      stack[l * NACC + i] = l == ones ? v : sl;
-      acc[i] = v;
+    if (l < ones) {
+      [[unroll]] for (uint i = 0u; i < NACC; ++i) acc[i] = ls_add4(stack[l * NACC + i], acc[i]);
+    }
+  }
+  [[unroll]] for (uint l = 0u; l < LEVELS; ++l) {
+    if (l == ones) {
+      [[unroll]] for (uint i = 0u; i < NACC; ++i) stack[l * NACC + i] = acc[i];
     }
   }
 }
