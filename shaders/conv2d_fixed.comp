@@ -70,16 +70,11 @@ void main() {
   [[unroll]] for (uint i = 0u; i < stack.length(); ++i) stack[i] = vec4(0.0);
   // Two loop levels (slices, channels of a slice): on llvmpipe every entry into an inner loop
   // costs about one iteration of it, which is why the conv plan makes slices long (>= 14
-  // channels of a 3x3 wherever there are two slices or more, plan_conv_reduction).
-  uint nonempty = (pc.c_in + pc.per_slice - 1u) / pc.per_slice;
-  uint s = 0u;
-  for (; s < nonempty; ++s) {
+  // channels of a 3x3 wherever there are two slices or more, plan_conv_reduction). Slices past
+  // c_in are empty: +0.0.
+  for (uint s = 0u; s < pc.slices; ++s) {
     [[unroll]] for (uint i = 0u; i < NACC; ++i) acc[i] = vec4(0.0);
-    accumulate_channels(s * pc.per_slice, min(pc.c_in, (s + 1u) * pc.per_slice));
-    push_partial(s);
-  }
-  for (; s < pc.slices; ++s) {  // empty slices past c_in: +0.0
-    [[unroll]] for (uint i = 0u; i < NACC; ++i) acc[i] = vec4(0.0);
+    accumulate_channels(min(pc.c_in, s * pc.per_slice), min(pc.c_in, (s + 1u) * pc.per_slice));
     push_partial(s);
   }
   store_tile();  // acc: the whole tree (from the push of the last slice)
