@@ -13,7 +13,7 @@ struct PeakCliOptions {
   std::string json;          // file, or "-" for stdout (instead of the table)
   double ms = 100.0;         // work per timed dispatch
   uint32_t reps = 3;
-  std::vector<uint32_t> chains = {1, 4, 8, 16};
+  std::vector<uint32_t> chains = {1, 2, 4, 8, 16};
   bool no_fp16 = false;
   bool host_timing = false;
   uint32_t copy_mib = 64;

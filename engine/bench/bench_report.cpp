@@ -113,7 +113,13 @@ json host_json() {
 std::string host_text() {
   const json h = host_json();
   std::string s = "host: " + std::to_string(h["cpus"].get<unsigned>()) + " CPUs";
-  if (h["load_average"].is_array()) s += fmt(", load average %.2f", h["load_average"][0].get<double>()) + " (1 min)";
+  if (h["load_average"].is_array()) {
+    const double load = h["load_average"][0].get<double>();
+    s += fmt(", load average %.2f (1 min)", load);
+    // Other processes take CPU time from a CPU driver's device threads (and from any driver's
+    // submission thread): the rates are then lower than the device's.
+    if (load >= 0.5 * h["cpus"].get<double>()) s += " — a busy machine: rates read low";
+  }
   return s;
 }
 
@@ -421,7 +427,7 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
   if (ps.peak)
     o << "peak: fp32 " << fmt("%.1f", peak_flops) << " GFLOP/s (" << ps.peak->fp32_best_variant << "), copy "
       << fmt("%.1f", peak_bw) << " GB/s — "
-      << (ps.source == "measured" ? "measured in this process (quick: fp32 vec4, 8 and 16 chains)"
+      << (ps.source == "measured" ? "measured in this process (quick: fp32 vec4, 2, 4 and 8 chains)"
                                   : ps.source + " " + ps.path + (ps.measured_at.empty() ? "" : ", measured " + ps.measured_at))
       << "\n";
   else

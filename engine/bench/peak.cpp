@@ -197,7 +197,7 @@ PeakOptions quick_peak_options() {
   PeakOptions o;
   o.target_ms = 50.0;
   o.reps = 2;
-  o.chains = {8, 16};
+  o.chains = {2, 4, 8};
   o.fp16 = false;
   o.scalar = false;
   return o;

@@ -22,7 +22,7 @@ namespace lockstep::bench {
 struct PeakOptions {
   double target_ms = 100.0;                  // work per timed dispatch
   uint32_t reps = 3;                         // timed dispatches per variant, after one warm-up
-  std::vector<uint32_t> chains = {1, 4, 8, 16};  // independent chains per invocation (1, 2, 4, 8 or 16)
+  std::vector<uint32_t> chains = {1, 2, 4, 8, 16};  // independent chains per invocation (1, 2, 4, 8 or 16)
   bool fp16 = true;                          // also fp16 where the device supports it
   bool fma = true;                           // also the fma() variants
   bool scalar = true;                        // also the scalar variants
@@ -69,8 +69,8 @@ struct PeakResult {
 
 PeakResult measure_peak(Device& device, const PeakOptions& options = {});
 
-// A fast measurement for `lockstep bench` when no cached result exists: fp32 vec4 and scalar
-// with 8 and 16 chains, multiply then add, and the shader copy.
+// A fast measurement for `lockstep bench` when no cached result exists: fp32 vec4 with 2, 4 and
+// 8 chains, multiply then add and fma, and the copies.
 PeakOptions quick_peak_options();
 
 }  // namespace lockstep::bench

@@ -311,18 +311,19 @@ TEST(Bench, ModelPerLayerTableCoversEveryDispatchingLayer) {
 
 TEST(Bench, FullVerificationOfABatchAgainstAWholeReferencePass) {
   const auto path = scratch() / "full.json";
-  const Result r = cli("bench --device 0 --model vgg11 --layout keras --input-size 32 --batch 2 --order both "
+  // Fixed order only, on a model the CLI tests also run: lavapipe's compiled kernels are shared.
+  const Result r = cli("bench --device 0 --model vgg11 --layout torch --input-size 32 --batch 2 --order fixed "
                        "--verify full --warmup 0 --reps 1 --peak none --json " + path.string());
   ASSERT_EQ(r.status, 0) << r.out;
   const json j = read_json(path);
   expect_schema(j, "lockstep bench --json");
-  for (const char* m : {"fixed/muladd/preserve", "free"}) {
-    expect_verified(j, m);
-    const json& v = (*mode(j, m))["verification"];
-    EXPECT_EQ(v["method"], "full");
-    EXPECT_EQ(v["compared"], 2 * 1000);  // the batch's 2 x 1000 class probabilities
-  }
+  ASSERT_EQ(j["modes"].size(), 1u);
+  expect_verified(j, "fixed/muladd/preserve");
+  const json& v = (*mode(j, "fixed/muladd/preserve"))["verification"];
+  EXPECT_EQ(v["method"], "full");
+  EXPECT_EQ(v["compared"], 2 * 1000);  // the batch's 2 x 1000 class probabilities
   EXPECT_EQ(j["workload"]["batch"], 2);
+  EXPECT_GT(j["modes"][0]["totals"]["images_per_s_with_transfers"].get<double>(), 0.0);
 }
 
 TEST(BenchOp, HostTimingHasTotalsButNoPerLayerTimes) {
