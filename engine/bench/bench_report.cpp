@@ -460,9 +460,13 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
                   m.upload_ms.median, m.download_ms.median);
     o << line;
     const double gf = gflops(r.macs, med);
-    o << fmt("  %.1f GFLOP/s", gf);
-    if (peak_flops > 0) o << fmt(" = %.1f%% of peak", 100.0 * gf / peak_flops);
-    o << fmt(", %.2f images/s", 1000.0 * r.batch / med);
+    o << "  ";
+    if (r.macs) {
+      o << fmt("%.1f GFLOP/s", gf);
+      if (peak_flops > 0) o << fmt(" = %.1f%% of peak", 100.0 * gf / peak_flops);
+      o << ", ";
+    }
+    o << fmt("%.2f images/s", 1000.0 * r.batch / med);
     if (r.batch > 1) o << fmt(" (%.2f with transfers)", 1000.0 * r.batch / (med + transfers));
     o << fmt("; memory: weights %.1f MiB", m.weight_bytes / 1048576.0)
       << fmt(", activations %.1f MiB\n", m.activation_bytes / 1048576.0);
