@@ -243,7 +243,7 @@ PeakResult measure_peak(Device& device, const PeakOptions& o) {
   uint64_t bytes = std::min<uint64_t>(o.copy_bytes, t.max_storage_buffer_range);
   if (t.max_memory_allocation_size) bytes = std::min(bytes, t.max_memory_allocation_size);
   if (t.device_local_bytes) bytes = std::min(bytes, t.device_local_bytes / 4);
-  bytes = std::min<uint64_t>(bytes, 16ull * 0xFFFFFFFFull / 16) / 16 * 16;
+  bytes = std::min<uint64_t>(bytes, 1ull << 34) / 16 * 16;  // the shader counts vec4s in 32 bits
   if (bytes >= 16) {
     Buffer src = device.create_buffer(bytes), dst = device.create_buffer(bytes);
     std::vector<uint32_t> pattern(bytes / 4);
