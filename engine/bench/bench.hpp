@@ -51,8 +51,11 @@ enum class Verify {
 Verify parse_verify(const std::string& s);
 const char* verify_name(Verify v);
 
-inline constexpr double kFreeLayerTolerance = 1e-5;
-inline constexpr double kFreeOutputTolerance = 1e-4;
+// Free order may sum in any order: a reduction of K terms is then off by ~sqrt(K) roundings
+// (VGG19's fc1, K = 25088, measured 5e-6 at subgroup 16). A broken kernel (a wrong tap, channel
+// or tile edge) is off by O(1).
+inline constexpr double kFreeLayerTolerance = 1e-4;
+inline constexpr double kFreeOutputTolerance = 1e-3;
 inline constexpr uint32_t kSampledChannels = 4;
 
 struct BenchOptions {

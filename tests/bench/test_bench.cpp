@@ -167,7 +167,7 @@ void expect_verified(const json& j, const std::string& name) {
     EXPECT_EQ(v["mismatches"].get<uint64_t>(), 0u);
     EXPECT_EQ(v["max_rel_rms"].get<double>(), 0.0);
   } else {
-    EXPECT_LE(v["max_rel_rms"].get<double>(), 1e-4);
+    EXPECT_LE(v["max_rel_rms"].get<double>(), bench::kFreeLayerTolerance);
   }
   EXPECT_TRUE((*m)["totals"].is_object());
 }
