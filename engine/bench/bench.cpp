@@ -235,16 +235,44 @@ Verification verify_full(const std::vector<float>& reference_output, const Numer
   return v;
 }
 
-// Which layer each dispatch belongs to: the executor labels a dispatch "<layer name> (<kernel>)"
-// and records the layers in order.
-std::vector<std::pair<uint32_t, std::string>> attribute(const Network& net, const std::vector<DispatchTiming>& t) {
-  std::vector<std::pair<uint32_t, std::string>> out;
+// Which layer each dispatch belongs to, and which later layers it also computes. The executor
+// labels a dispatch "<scope> (<kernel>)" and records the layers in order; the scope is the
+// layer's name, or "<conv> + <add>" where it fused a residual Add into the convolution.
+struct Owner {
+  uint32_t layer = 0;
+  std::vector<uint32_t> fused;
+  std::string kernel;
+};
+
+std::vector<Owner> attribute(const Network& net, const std::vector<DispatchTiming>& t) {
+  std::vector<Owner> out;
   uint32_t j = 1;
+  auto starts_at = [](const std::string& s, size_t at, const std::string& p) { return s.compare(at, p.size(), p) == 0; };
   for (const DispatchTiming& d : t) {
-    while (j < net.layers.size() && d.label.rfind(net.layers[j].name + " (", 0) != 0) ++j;
-    if (j == net.layers.size()) throw std::logic_error("bench: dispatch '" + d.label + "' matches no layer in order");
-    const size_t skip = net.layers[j].name.size() + 2;
-    out.emplace_back(j, d.label.substr(skip, d.label.size() - skip - 1));
+    const std::string& label = d.label;
+    auto follows = [&](uint32_t i) {
+      const std::string& n = net.layers[i].name;
+      return starts_at(label, 0, n) && (starts_at(label, n.size(), " (") || starts_at(label, n.size(), " + "));
+    };
+    while (j < net.layers.size() && !follows(j)) ++j;
+    if (j == net.layers.size()) throw std::logic_error("bench: dispatch '" + label + "' matches no layer in order");
+    Owner o;
+    o.layer = j;
+    size_t at = net.layers[j].name.size();
+    while (starts_at(label, at, " + ")) {
+      at += 3;
+      int best = -1;  // the longest later layer name at this point
+      for (uint32_t k = j + 1; k < net.layers.size(); ++k)
+        if (starts_at(label, at, net.layers[k].name) && (best < 0 || net.layers[k].name.size() > net.layers[best].name.size()))
+          best = static_cast<int>(k);
+      if (best < 0) throw std::logic_error("bench: dispatch '" + label + "' names a fused layer that is not in the network");
+      o.fused.push_back(static_cast<uint32_t>(best));
+      at += net.layers[best].name.size();
+    }
+    if (!starts_at(label, at, " (") || label.back() != ')')
+      throw std::logic_error("bench: dispatch '" + label + "' is not labelled '<layer> (<kernel>)'");
+    o.kernel = label.substr(at + 2, label.size() - at - 3);
+    out.push_back(std::move(o));
   }
   return out;
 }
@@ -352,7 +380,7 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
     for (uint32_t w = 0; w < o.warmup; ++w) compiled.run(input);
     std::vector<double> compute, gpu, upload, download;
     std::vector<std::vector<double>> per_layer(net.layers.size());
-    std::vector<std::pair<uint32_t, std::string>> owners;
+    std::vector<Owner> owners;
     for (uint32_t rep = 0; rep < o.reps; ++rep) {
       compiled.run(input);
       const graph::RunTiming& rt = compiled.last_run_timing();
@@ -364,7 +392,7 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
       if (rep == 0) owners = attribute(net, t);
       if (t.size() != owners.size()) throw std::logic_error("bench: the number of dispatches changed between runs");
       std::vector<double> layer_ms(net.layers.size(), 0.0);
-      for (size_t k = 0; k < t.size(); ++k) layer_ms[owners[k].first] += t[k].ms;
+      for (size_t k = 0; k < t.size(); ++k) layer_ms[owners[k].layer] += t[k].ms;
       for (uint32_t i = 0; i < net.layers.size(); ++i) per_layer[i].push_back(layer_ms[i]);
       gpu.push_back(sum_ms(t));
     }
@@ -373,12 +401,18 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
     mr.download_ms = stats_of(download);
     if (ts) mr.gpu_ms = stats_of(gpu);
 
-    // Layers with dispatches, with their kernels. Without timestamps the dispatches are not
-    // labelled in any readable way: list the layers that normally dispatch, with no times.
+    // Layers with dispatches, with their kernels and the layers fused into them. Without
+    // timestamps the dispatches are not known: every layer that computes anything is listed,
+    // with no times.
     std::vector<std::vector<std::string>> kernels(net.layers.size());
-    for (const auto& [layer, kernel] : owners) kernels[layer].push_back(kernel);
+    std::vector<std::set<uint32_t>> fused(net.layers.size());
+    std::set<uint32_t> fused_away;
+    for (const Owner& ow : owners) {
+      kernels[ow.layer].push_back(ow.kernel);
+      for (uint32_t f : ow.fused) fused[ow.layer].insert(f), fused_away.insert(f);
+    }
     for (uint32_t i = 1; i < net.layers.size(); ++i) {
-      if (is_alias(net.layers[i])) continue;
+      if (is_alias(net.layers[i]) || fused_away.count(i)) continue;
       if (ts && kernels[i].empty()) continue;
       LayerResult lr;
       lr.index = i;
@@ -388,6 +422,17 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
       lr.dispatches = static_cast<uint32_t>(kernels[i].size());
       if (ts) lr.ms = stats_of(per_layer[i]);
       lr.cost = layer_cost(net, i, o.batch);
+      for (uint32_t f : fused[i]) {
+        // The fused layer reads its other operands from memory; this layer's own output is
+        // never written, the fused layer's is (the same size for a residual add).
+        lr.fused.push_back(net.layers[f].name);
+        lr.kind += "+" + std::string(graph::kind_name(net.layers[f].kind));
+        const LayerCost fc = layer_cost(net, f, o.batch);
+        for (uint32_t in : net.layers[f].inputs)
+          if (in != i) lr.cost.bytes_read += 4ull * o.batch * net.layers[in].out.elements();
+        lr.cost.bytes_written = fc.bytes_written;
+        lr.cost.macs += fc.macs;
+      }
       mr.layers.push_back(std::move(lr));
     }
     r.modes.push_back(std::move(mr));

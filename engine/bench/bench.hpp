@@ -7,7 +7,8 @@
 //
 // Work and traffic of a layer, for the whole batch (LayerCost):
 //   MACs:  Conv2d n*c_out*out_h*out_w*c_in*kh*kw (taps in the padding included, as frameworks
-//          count them); Dense n*in*out; every other layer 0.
+//          count them); Dense n*in*out; every other layer 0. A layer fused into another (the
+//          executor's residual Add into its convolution) is counted in that layer's row.
 //   bytes: 4 * (elements of every input tensor + weight + bias) read, 4 * output elements
 //          written: each tensor counted once, the least traffic the layer can cause. A
 //          kernel that re-reads its input from memory moves more; GB/s is therefore a lower
@@ -82,6 +83,8 @@ struct LayerResult {
   uint32_t index = 0;
   std::string name, kind;
   std::vector<std::string> kernels;  // each dispatch's label: the op's kernel variant
+  std::vector<std::string> fused;    // later layers this one also computes (a residual Add fused
+                                     // into its convolution); they get no row of their own
   uint32_t dispatches = 0;
   std::optional<Stats> ms;           // sum of the layer's dispatches per run; none with host timing
   LayerCost cost;

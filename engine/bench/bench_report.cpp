@@ -359,6 +359,7 @@ json bench_json(const BenchResult& r, const Workload& w, const DeviceTraits& t, 
       const uint64_t bytes = l.cost.bytes_read + l.cost.bytes_written;
       json jl = {{"index", l.index},           {"name", l.name},
                  {"kind", l.kind},             {"kernels", l.kernels},
+                 {"fused", l.fused},
                  {"dispatches", l.dispatches}, {"ms", opt_stats_json(l.ms)},
                  {"macs", l.cost.macs},        {"bytes_read", l.cost.bytes_read},
                  {"bytes_written", l.cost.bytes_written}};
@@ -487,7 +488,7 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
 
   o << "\nper layer (median ms; GFLOP/s, % of fp32 peak, GB/s and % of copy bandwidth for " << mode_name(first->mode)
     << "):\n";
-  std::snprintf(line, sizeof line, "  %-3s %-26s %-7s %8s %9s %8s %6s %7s %5s", "#", "layer", "kind", "MFLOP", "ms",
+  std::snprintf(line, sizeof line, "  %-3s %-26s %-10s %8s %9s %8s %6s %7s %5s", "#", "layer", "kind", "MFLOP", "ms",
                 "GFLOP/s", "%peak", "GB/s", "%bw");
   o << line;
   for (const ModeResult* m : others) {
@@ -508,7 +509,7 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
   }
   o << "  kernel\n";
   auto total_row = [&](const char* name, double ms_first, const std::vector<double>& ms_others, std::vector<double> ratios) {
-    std::snprintf(line, sizeof line, "  %-3s %-26s %-7s %8.0f %9.2f %8.1f %6s %7s %5s", "", name, "",
+    std::snprintf(line, sizeof line, "  %-3s %-26s %-10s %8.0f %9.2f %8.1f %6s %7s %5s", "", name, "",
                   2.0 * double(r.macs) / 1e6, ms_first, gflops(r.macs, ms_first),
                   peak_flops > 0 ? fmt("%.1f", 100.0 * gflops(r.macs, ms_first) / peak_flops).c_str() : "-", "", "");
     o << line;
@@ -520,8 +521,8 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
     const double ms = l.ms->median;
     const uint64_t bytes = l.cost.bytes_read + l.cost.bytes_written;
     const std::string name = l.name.size() > 26 ? l.name.substr(0, 25) + "~" : l.name;
-    std::snprintf(line, sizeof line, "  %-3u %-26s %-7s %8s %9.2f %8s %6s %7.2f %5s", l.index, name.c_str(),
-                  l.kind.substr(0, 7).c_str(), l.cost.macs ? fmt("%.0f", 2.0 * double(l.cost.macs) / 1e6).c_str() : "-",
+    std::snprintf(line, sizeof line, "  %-3u %-26s %-10s %8s %9.2f %8s %6s %7.2f %5s", l.index, name.c_str(),
+                  l.kind.substr(0, 10).c_str(), l.cost.macs ? fmt("%.0f", 2.0 * double(l.cost.macs) / 1e6).c_str() : "-",
                   ms, l.cost.macs ? fmt("%.1f", gflops(l.cost.macs, ms)).c_str() : "-",
                   l.cost.macs && peak_flops > 0 ? fmt("%.1f", 100.0 * gflops(l.cost.macs, ms) / peak_flops).c_str() : "-",
                   gbps(bytes, ms), peak_bw > 0 ? fmt("%.1f", 100.0 * gbps(bytes, ms) / peak_bw).c_str() : "-");

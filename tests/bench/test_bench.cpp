@@ -294,9 +294,17 @@ TEST(Bench, ModelPerLayerTableCoversEveryDispatchingLayer) {
     if (l.kind != graph::LayerKind::Input && l.kind != graph::LayerKind::Flatten && l.kind != graph::LayerKind::Dropout)
       expected.push_back(l.name);
   for (const json& m : j["modes"]) {
+    // A row per layer, or the layer in the `fused` list of the row before it.
     std::vector<std::string> names;
     uint64_t macs = 0;
-    for (const json& l : m["layers"]) names.push_back(l["name"]), macs += l["macs"].get<uint64_t>();
+    for (const json& l : m["layers"]) {
+      names.push_back(l["name"]);
+      for (const json& f : l["fused"]) {
+        names.push_back(f);
+        EXPECT_EQ(l["kind"], "Conv2d+Add") << l["name"];
+      }
+      macs += l["macs"].get<uint64_t>();
+    }
     EXPECT_EQ(names, expected) << m["mode"];
     EXPECT_EQ(macs, j["workload"]["macs"].get<uint64_t>());
     EXPECT_EQ(j["workload"]["macs"].get<uint64_t>(), net.macs());
