@@ -100,6 +100,7 @@ struct ModeResult {
   Stats compute_ms;              // submit to fence of the recorded sequence (host wall clock)
   std::optional<Stats> gpu_ms;   // sum of all dispatches' GPU timestamps
   Stats upload_ms, download_ms;  // the input's upload, the output's download
+  Stats cpu_ms;                  // CPU time of all the process's threads per run (transfers included)
   uint64_t weight_bytes = 0, activation_bytes = 0;
   std::vector<LayerResult> layers;  // layers with at least one dispatch, in order
 };

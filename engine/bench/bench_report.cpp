@@ -350,6 +350,7 @@ json bench_json(const BenchResult& r, const Workload& w, const DeviceTraits& t, 
                     {"gpu_ms", opt_stats_json(m.gpu_ms)},
                     {"upload_ms", stats_json(m.upload_ms)},
                     {"download_ms", stats_json(m.download_ms)},
+                    {"cpu_ms", stats_json(m.cpu_ms)},
                     {"gflops", gflops(r.macs, med)},
                     {"percent_of_peak", pct(gflops(r.macs, med), peak_flops)},
                     {"images_per_s", 1000.0 * r.batch / med},
@@ -459,6 +460,8 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
     if (m.gpu_ms) o << fmt(" (dispatches %.2f ms)", m.gpu_ms->median);
     std::snprintf(line, sizeof line, "; upload %.2f ms, download %.2f ms (medians, apart from compute)\n",
                   m.upload_ms.median, m.download_ms.median);
+    o << line;
+    std::snprintf(line, sizeof line, "  process CPU time per run %.1f ms (median, all threads)\n", m.cpu_ms.median);
     o << line;
     const double gf = gflops(r.macs, med);
     o << "  ";
