@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cmd_bench.hpp"
 #include "cmd_check.hpp"
 #include "cmd_compare.hpp"
 #include "cmd_run.hpp"
@@ -268,6 +269,44 @@ int main(int argc, char** argv) {
   cli::CheckOptions check_options;
   cli::add_check_options(*chk, check_options);
 
+  auto* pk = app.add_subcommand("peak", "measure the device's fp32/fp16 multiply-add rate and copy bandwidth (cached for bench)");
+  cli::PeakCliOptions po;
+  pk->add_option("--json", po.json, "write JSON to FILE ('-': to stdout, instead of the table)");
+  pk->add_option("--ms", po.ms, "work per timed dispatch in ms")->capture_default_str();
+  pk->add_option("--reps", po.reps, "timed dispatches per variant")->capture_default_str();
+  pk->add_option("--chains", po.chains, "independent chains per invocation (1, 2, 4, 8, 16)")->delimiter(',');
+  pk->add_flag("--no-fp16", po.no_fp16, "skip the fp16 variants");
+  pk->add_flag("--host-timing", po.host_timing, "time with the host clock instead of GPU timestamps");
+  pk->add_option("--copy-mib", po.copy_mib, "size of each copy buffer in MiB")->capture_default_str();
+
+  cli::BenchCliOptions bo, bop;
+  auto bench_options = [](CLI::App* c, cli::BenchCliOptions& b) {
+    c->add_option("--batch", b.batch, "inputs per run")->capture_default_str();
+    c->add_option("--order", b.order, "fixed, free or both")->capture_default_str();
+    c->add_option("--contract", b.contract, "muladd or fma (fixed order)")->capture_default_str();
+    c->add_option("--denormals", b.denormals, "preserve, ftz or both (fixed order)")->capture_default_str();
+    c->add_option("--weights", b.weights, "random:SEED (synthetic weights)")->capture_default_str();
+    c->add_option("--warmup", b.warmup, "untimed runs after the verified first run")->capture_default_str();
+    c->add_option("--reps", b.reps, "timed runs")->capture_default_str();
+    c->add_option("--verify", b.verify, "sampled (every layer, full size, sampled channels), full (whole output) or none")
+        ->capture_default_str();
+    c->add_option("--peak", b.peak, "auto (cached `lockstep peak`, else a quick measurement), measure, none, or a "
+                                    "`lockstep peak --json` FILE")->capture_default_str();
+    c->add_flag("--host-timing", b.host_timing, "time with the host clock instead of GPU timestamps");
+    c->add_option("--json", b.json, "write JSON to FILE ('-': to stdout, instead of the tables)");
+  };
+  auto* bn = app.add_subcommand("bench", "time a built-in model per layer in fixed and free order (GPU timestamps)");
+  bn->add_option("--model", bo.model, "vgg11|vgg13|vgg16|vgg19[_bn]|resnet18|resnet34|resnet50|resnet101|resnet152")
+      ->capture_default_str();
+  bn->add_option("--layout", bo.layout, "keras or torch")->capture_default_str();
+  bn->add_option("--input-size", bo.input_size, "square input size, >= 32")->capture_default_str();
+  bench_options(bn, bo);
+  auto* bop_cmd = app.add_subcommand("bench-op", "time one op at a given shape in fixed and free order");
+  bop_cmd->add_option("--op", bop.op, "conv2d, dense, maxpool, avgpool, gap, add, relu or softmax")->required();
+  bop_cmd->add_option("--shape", bop.shape, "key=value,...: conv2d c,h,w,co,k,s,p[,kh,kw,bias,relu]; dense in,out; "
+                                            "maxpool/avgpool c,h,w,k,s,p; gap/add/relu c,h,w; softmax n")->required();
+  bench_options(bop_cmd, bop);
+
   CLI11_PARSE(app, argc, argv);
   // compare reads files only: no Vulkan instance, so it runs on machines without a device.
   if (*cmp) return cli::compare(compare_files, compare_options);
@@ -296,6 +335,15 @@ int main(int argc, char** argv) {
       rc = cli::run(&ctx, ro);
     }
     else if (*suite) rc = cmd_opsuite(ctx, device_spec, suite_op, true, dump_dir);
+    else if (*pk) {
+      po.device = device_spec;
+      rc = cli::peak(ctx, po);
+    } else if (*bn || *bop_cmd) {
+      cli::BenchCliOptions& b = *bn ? bo : bop;
+      b.device = device_spec;
+      b.op_mode = bool(*bop_cmd);
+      rc = cli::bench(ctx, b);
+    }
     else rc = cmd_opsuite(ctx, device_spec, demo_op, false, "");  // demo is the default
     if (ctx.validation_log().errors > 0) {
       std::fprintf(stderr, "lockstep: %u Vulkan validation error(s)\n", ctx.validation_log().errors.load());

@@ -1,6 +1,7 @@
 #include "graph/executor.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "ops/conv2d.hpp"
@@ -256,10 +257,17 @@ std::vector<float> CompiledNetwork::run(std::span<const float> input, uint64_t d
                                 std::to_string(net_.layers[0].out.c) + "x" + std::to_string(net_.layers[0].out.h) + "x" +
                                 std::to_string(net_.layers[0].out.w) + ")");
   if (!im.recorded || (options_.mc_dropout && dropout_seed != im.recorded_seed)) record(dropout_seed);
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const auto t0 = Clock::now();
   const auto x = ref::flush_for(options_.mode, input);
   device_.upload(im.buffers[im.buffer_of[0]], x.data(), x.size() * 4);
+  const auto t1 = Clock::now();
   im.sequence->submit();
-  return layer_output(net_.output());
+  const auto t2 = Clock::now();
+  auto y = layer_output(net_.output());
+  last_run_timing_ = {ms(t0, t1), ms(t1, t2), ms(t2, Clock::now())};
+  return y;
 }
 
 std::vector<float> CompiledNetwork::layer_output(uint32_t index) {

@@ -23,6 +23,12 @@ struct ExecuteOptions {
   bool timestamps = false;          // GPU timestamps around every dispatch
 };
 
+// Host wall-clock times of the last run(), in milliseconds: the input's upload (host flush,
+// staging, copy), the recorded sequence (submit to fence), the output's download.
+struct RunTiming {
+  double upload_ms = 0.0, execute_ms = 0.0, download_ms = 0.0;
+};
+
 class CompiledNetwork {
  public:
   CompiledNetwork(Device& device, const Network& prepared, const ExecuteOptions& options);
@@ -40,6 +46,7 @@ class CompiledNetwork {
   uint64_t activation_bytes() const { return activation_bytes_; }  // peak, after reuse
   uint64_t weight_bytes() const { return weight_bytes_; }
   std::vector<DispatchTiming> timings() const;
+  const RunTiming& last_run_timing() const { return last_run_timing_; }
 
  private:
   struct Impl;
@@ -50,6 +57,7 @@ class CompiledNetwork {
   ExecuteOptions options_;
   std::unique_ptr<Impl> impl_;
   uint64_t activation_bytes_ = 0, weight_bytes_ = 0;
+  RunTiming last_run_timing_;
 };
 
 }  // namespace lockstep::graph

@@ -150,6 +150,16 @@ void Device::create_device() {
   }
   enabled_size_control_ = want_sgc;
   traits_.compute_full_subgroups = want_sgc;
+  // fp16 arithmetic where the device has it (Vulkan 1.2 core): only `lockstep peak` uses it.
+  vk::PhysicalDeviceShaderFloat16Int8Features f16_features;
+  if (physical_.getFeatures2<vk::PhysicalDeviceFeatures2, vk::PhysicalDeviceShaderFloat16Int8Features>()
+          .get<vk::PhysicalDeviceShaderFloat16Int8Features>()
+          .shaderFloat16) {
+    f16_features.shaderFloat16 = VK_TRUE;
+    f16_features.pNext = features2.pNext;
+    features2.pNext = &f16_features;
+    traits_.shader_float16 = true;
+  }
   vk::DeviceCreateInfo di({}, qi, {}, exts, nullptr);
   di.pNext = &features2;
   device_ = vk::raii::Device(physical_, di);

@@ -51,6 +51,7 @@ struct DeviceTraits {
   bool rounding_rte_f32 = false, rounding_rtz_f32 = false;
   bool signed_zero_inf_nan_preserve_f32 = false;
   bool khr_shader_fma = false;  // VK_KHR_shader_fma exposed
+  bool shader_float16 = false;  // shaderFloat16 (enabled on the device when present)
 
   // Measured by the probe
   bool probe_ran = false;
