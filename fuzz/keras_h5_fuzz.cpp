@@ -36,14 +36,15 @@
 #include "graph/reference_forward.hpp"
 #include "keras/keras_h5.hpp"
 
-// The inline 8-bit counters of -fsanitize-coverage (libFuzzer's coverage), where they exist:
-// the linker defines these for the section; weak, so that the replay build links without them.
-extern "C" {
-__attribute__((weak)) extern uint8_t __start___sancov_cntrs[];
-__attribute__((weak)) extern uint8_t __stop___sancov_cntrs[];
-}
+namespace lockstep::fuzz {
+// fuzz/coverage_region.cpp: the inline 8-bit counters of -fsanitize-coverage, or null.
+uint8_t* coverage_counters_begin();
+uint8_t* coverage_counters_end();
+}  // namespace lockstep::fuzz
 
 namespace {
+
+using lockstep::fuzz::coverage_counters_begin;
 
 struct Coverage {
   uint8_t* shared = nullptr;  // MAP_SHARED: written by the child, read by the parent
@@ -53,8 +54,8 @@ struct Coverage {
 Coverage& coverage() {
   static Coverage c = [] {
     Coverage c;
-    uint8_t* start = __start___sancov_cntrs;
-    uint8_t* stop = __stop___sancov_cntrs;
+    uint8_t* start = coverage_counters_begin();
+    uint8_t* stop = lockstep::fuzz::coverage_counters_end();
     if (start && stop > start) {
       c.size = size_t(stop - start);
       void* p = mmap(nullptr, c.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -75,13 +76,14 @@ void child_start(void*) {
 
 void child_exit(void*) {
   Coverage& c = coverage();
-  if (c.shared) std::memcpy(c.shared, __start___sancov_cntrs, c.size);
+  if (c.shared) std::memcpy(c.shared, coverage_counters_begin(), c.size);
 }
 
 void parent_after(void*) {
   Coverage& c = coverage();
   if (!c.shared) return;
-  for (size_t i = 0; i < c.size; ++i) __start___sancov_cntrs[i] = std::max(__start___sancov_cntrs[i], c.shared[i]);
+  uint8_t* counters = coverage_counters_begin();
+  for (size_t i = 0; i < c.size; ++i) counters[i] = std::max(counters[i], c.shared[i]);
   std::memset(c.shared, 0, c.size);
 }
 
