@@ -148,6 +148,7 @@ Device::~Device() {
 
 void Device::save_pipeline_cache() {
   if (!cache_file_ || !cache_file_->enabled() || !*pipeline_cache_) return;
+  if (interrupt::requested()) return;  // asked to stop: the old cache file stays as it is
   std::string warning;
   if (!cache_file_->save(pipeline_cache_.getData(), &warning))
     std::fprintf(stderr, "lockstep: warning: %s\n", warning.c_str());
