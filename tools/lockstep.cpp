@@ -277,11 +277,15 @@ int main(int argc, char** argv) {
   if (*chk) {  // creates its own Vulkan instance where it needs one (not with --variant)
     check_options.device = device_spec;
     check_options.validation = validation;
-    return cli::check(check_options);
+    const int rc = cli::check(check_options);
+    return interrupt::requested() ? 128 + interrupt::requested() : rc;  // check reports the interrupt itself
   }
   if (*run && ro.reference) {  // the CPU reference alone: no Vulkan either
     try {
       return cli::run(nullptr, ro);
+    } catch (const interrupt::Interrupted& e) {
+      std::fprintf(stderr, "lockstep: %s: stopped cleanly\n", e.what());
+      return 128 + e.signal();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "lockstep: error: %s\n", e.what());
       return 2;
