@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -145,6 +146,15 @@ TEST_F(Faults, DeviceLostAtSubmit) {
 TEST_F(Faults, DeviceLostWhileWaiting) {
   const auto args = with(kRun, {"--save", path("out.safetensors")});
   EXPECT_GE(sweep(*this, "vk.wait", args, 2, {"vkWaitForFences failed: VK_ERROR_DEVICE_LOST"}, false).size(), 5u);
+}
+
+TEST_F(Faults, ChildrenRunUnderTheValidationLayer) {
+  // The no-validation-message checks of every test mean something only if the layer is on.
+  const char* v = std::getenv("LOCKSTEP_VALIDATION");
+  ASSERT_TRUE(v && std::string(v) == "sync") << "LOCKSTEP_VALIDATION is not sync in the fault tests";
+  const CliResult r = run_cli({"--device", "0", "devices", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("running without it"), std::string::npos) << "the validation layer is missing:\n" << r.output;
 }
 
 TEST_F(Faults, FenceTimeout) {
