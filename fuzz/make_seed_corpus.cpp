@@ -151,8 +151,11 @@ void image_seeds() {
         }));
   bytes(path("image", "grey_6x4_q40.jpg"),
         stb([&](std::string* s) { return stbi_write_jpg_to_func(stb_collect, s, 6, 4, 1, grey.data(), 40); }));
-  // Binary PNM: P6 8-bit with a comment, P6 16-bit, P5 8-bit. (A 16-bit P5 is an open finding:
-  // see regressions() below.)
+  // Binary PNM: P6 8-bit with a comment, P6 16-bit, P5 8-bit. (A 16-bit P5 crashed stb_image:
+  // see regressions() below.) The pil_* seeds next to these are Pillow's files (kinds our writers
+  // do not make: progressive and optimised JPEG, palette/1-bit/LA/16-bit/interlaced PNG, palette
+  // BMP, other PNM maxvals), made once with the script of PilParity.DecodedPixelsMatchPillow
+  // (tests/io/pil_parity_test.cpp) and kept as they are.
   bytes(path("image", "rgb_2x2.ppm"), std::string("P6\n# c\n2 2\n255\n") + std::string("\x01\x02\x03\xff\x00\x80"
                                                                                        "\x10\x20\x30\x40\x50\x60", 12));
   bytes(path("image", "rgb16_2x1.ppm"), std::string("P6 2 1 65535\n\x12\x34\xab\xcd\x00\x01\xff\xff\x80\x00\x7f\xff", 25));
@@ -528,12 +531,12 @@ void result_seeds() {
 // ---- crafted inputs for the defects found (fuzz/README.md, "Findings") ----------------------
 
 void regressions(const fs::path& dir) {
-  // A 16-bit greyscale PGM: stb_image 2.27 converts its samples to RGB as if they were 8-bit
-  // and then reads twice the buffer it allocated (heap-buffer-overflow in stbi__convert_16_to_8).
+  // A 16-bit greyscale PGM: stb_image 2.27 converted its samples to RGB as if they were 8-bit
+  // and then read twice the buffer it allocated (heap-buffer-overflow in stbi__convert_16_to_8).
   fs::create_directories(dir / "image");
   bytes((dir / "image" / "grey16_p5.pgm").string(), std::string("P5 2 1 65535\n\x12\x34\xab\xcd", 17));
-  // A legacy-looking layer name of 100000 characters: legacy_names.cpp matches it with
-  // std::regex, whose libstdc++ matcher recurses once per character (stack overflow).
+  // A legacy-looking layer name of 100000 characters: legacy_names.cpp matched it with
+  // std::regex, whose libstdc++ matcher recursed once per character (stack overflow).
   const fs::path d = dir / "keras_h5";
   fs::create_directories(d);
   auto layers = keras_layers(H5T_IEEE_F32LE, {"gamma", "beta", "moving_mean", "moving_variance"}, false);

@@ -19,7 +19,10 @@
 #include "vk/context.hpp"
 #include "vk/device.hpp"
 #include "vk/errors.hpp"
+#include "vk/pipeline_cache_file.hpp"
 #include "vk/traits.hpp"
+#include "util/atomic_file.hpp"
+#include "util/interrupt.hpp"
 
 using namespace lockstep;
 using nlohmann::json;
@@ -112,9 +115,7 @@ void dump_outputs(const std::vector<conformance::OpRun>& runs, const std::string
     std::string mode = describe(r.mode);
     std::replace(mode.begin(), mode.end(), '/', '_');
     const std::string path = dir + "/" + r.op + "__" + r.case_name + "__" + mode + ".f32";
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(r.output.data()), static_cast<std::streamsize>(r.output.size() * 4));
-    if (!out) throw std::runtime_error("cannot write " + path);
+    util::write_file_atomically(path, {{reinterpret_cast<const char*>(r.output.data()), r.output.size() * 4}});
   }
 }
 
@@ -308,16 +309,22 @@ int main(int argc, char** argv) {
   bench_options(bop_cmd, bop);
 
   CLI11_PARSE(app, argc, argv);
+  // Ctrl-C and SIGTERM stop a run between steps, cleanly (util/interrupt.hpp): exit 128 + signal.
+  interrupt::install_handlers();
   // compare reads files only: no Vulkan instance, so it runs on machines without a device.
   if (*cmp) return cli::compare(compare_files, compare_options);
   if (*chk) {  // creates its own Vulkan instance where it needs one (not with --variant)
     check_options.device = device_spec;
     check_options.validation = validation;
-    return cli::check(check_options);
+    const int rc = cli::check(check_options);
+    return interrupt::requested() ? 128 + interrupt::requested() : rc;  // check reports the interrupt itself
   }
   if (*run && ro.reference) {  // the CPU reference alone: no Vulkan either
     try {
       return cli::run(nullptr, ro);
+    } catch (const interrupt::Interrupted& e) {
+      std::fprintf(stderr, "lockstep: %s: stopped cleanly\n", e.what());
+      return 128 + e.signal();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "lockstep: error: %s\n", e.what());
       return 2;
@@ -349,7 +356,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lockstep: %u Vulkan validation error(s)\n", ctx.validation_log().errors.load());
       rc = rc ? rc : 3;
     }
+    if (pipeline_cache_save_failures() > 0) {
+      std::fprintf(stderr, "lockstep: error: the pipeline cache could not be saved (see above); the results are complete\n");
+      rc = rc ? rc : 4;
+    }
     return rc;
+  } catch (const interrupt::Interrupted& e) {
+    std::fprintf(stderr, "lockstep: %s: stopped cleanly; no result file was written by the interrupted step\n", e.what());
+    return 128 + e.signal();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lockstep: error: %s\n", vk_errors::describe(e).c_str());
     return 2;

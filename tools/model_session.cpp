@@ -174,6 +174,11 @@ PreparedModel prepare_model(const ModelSpec& o, uint32_t default_batch) {
   if (in_shape.c != 3 || in_shape.h != in_shape.w)
     throw std::invalid_argument("the model's input is " + std::to_string(in_shape.c) + "x" + std::to_string(in_shape.h) +
                                 "x" + std::to_string(in_shape.w) + ": expected 3 channels and a square image");
+  // The inputs are allocated on the host before any device sees the network: bound the size an
+  // (untrusted) ONNX file may ask for, as images are bounded (a larger input fits no device).
+  if (in_shape.h > io::kMaxImageSide)
+    throw std::invalid_argument("the model's input is " + std::to_string(in_shape.h) + "x" + std::to_string(in_shape.w) +
+                                ": expected at most " + std::to_string(io::kMaxImageSide) + " per side");
   m.size = in_shape.h;
   m.per_input = in_shape.elements();
   m.classes = m.net.layers.back().out.elements();

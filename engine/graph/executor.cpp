@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 #include "ops/conv2d.hpp"
@@ -119,6 +120,7 @@ CompiledNetwork::CompiledNetwork(Device& device, const Network& prepared, const 
       if (!still_read && std::find(free_ids.begin(), free_ids.end(), id) == free_ids.end()) free_ids.push_back(id);
     }
   }
+  check_fits(device, im.capacity);
   for (uint64_t c : im.capacity) {
     im.buffers.push_back(device.create_buffer(c));
     activation_bytes_ += c;
@@ -199,6 +201,57 @@ CompiledNetwork::CompiledNetwork(Device& device, const Network& prepared, const 
 }
 
 CompiledNetwork::~CompiledNetwork() = default;
+
+namespace {
+std::string mib(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MiB", bytes / 1048576.0);
+  return b;
+}
+}  // namespace
+
+void CompiledNetwork::check_fits(const Device& device, const std::vector<uint64_t>& activation_buffers) const {
+  // What the constructor is about to allocate, before any of it is: the weights (dense weights in
+  // row chunks, so no single buffer of theirs exceeds the binding range), every activation buffer,
+  // and the largest staging buffer (one upload at a time).
+  const DeviceTraits& t = device.traits();
+  uint64_t weights = 0, activations = 0, largest_upload = 0, largest_buffer = 0;
+  std::string largest_name;
+  auto buffer = [&](uint64_t bytes, const std::string& what) {
+    if (bytes > largest_buffer) largest_buffer = bytes, largest_name = what;
+  };
+  for (const Layer& l : net_.layers) {
+    if (l.kind != LayerKind::Conv2d && l.kind != LayerKind::Dense) continue;
+    for (const char* role : {".weight", ".bias"}) {
+      auto it = net_.params.find(l.name + role);
+      if (it == net_.params.end()) continue;
+      const uint64_t bytes = uint64_t(it->second.size()) * 4;
+      weights += bytes;
+      const uint64_t single = l.kind == LayerKind::Dense && role[1] == 'w' ? std::min(bytes, device.max_binding_bytes())
+                                                                           : bytes;
+      largest_upload = std::max(largest_upload, single);
+      buffer(single, "layer '" + l.name + "' " + (role + 1));
+    }
+  }
+  for (size_t i = 0; i < activation_buffers.size(); ++i) {
+    activations += activation_buffers[i];
+    buffer(activation_buffers[i], "activation buffer " + std::to_string(i));
+  }
+  largest_upload = std::max<uint64_t>(largest_upload, uint64_t(options_.batch) * net_.layers[0].out.elements() * 4);
+  const std::string where = "device " + std::to_string(device.index()) + " '" + t.name + "'";
+  if (t.max_memory_allocation_size && largest_buffer > t.max_memory_allocation_size)
+    throw std::runtime_error("network '" + net_.name + "' needs a single buffer of " + mib(largest_buffer) + " (" +
+                             largest_name + ") but " + where + " allows at most " + mib(t.max_memory_allocation_size) +
+                             " per allocation (maxMemoryAllocationSize): use a smaller batch or input size");
+  const uint64_t need = weights + activations;
+  const uint64_t budget = device.memory_budget();
+  if (budget && need > budget)
+    throw std::runtime_error("network '" + net_.name + "' needs " + mib(need) + " of device memory (weights " +
+                             mib(weights) + " + activations " + mib(activations) + " at batch " +
+                             std::to_string(options_.batch) + ", plus up to " + mib(largest_upload) +
+                             " of staging for uploads) but " + where + " has " + mib(budget) + " (" +
+                             device.memory_budget_source() + "): use a smaller batch or input size, or another device");
+}
 
 void CompiledNetwork::record(uint64_t seed) {
   Impl& im = *impl_;

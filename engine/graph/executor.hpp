@@ -1,7 +1,8 @@
 // A prepared network (graph::prepare) compiled for one device, batch size and numeric mode:
 // weights uploaded once (flushed under ftz), activation buffers planned so that a buffer is
 // reused once its last reader has run, one command sequence recording the whole network and
-// reused across runs (re-recorded only when the Monte-Carlo dropout seed changes).
+// reused across runs (re-recorded only when the Monte-Carlo dropout seed changes). A network
+// that cannot fit the device is refused before anything is allocated, with the numbers.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -51,6 +52,9 @@ class CompiledNetwork {
  private:
   struct Impl;
   void record(uint64_t dropout_seed);
+  // Throws std::runtime_error with the numbers when the weights and the planned activation
+  // buffers cannot fit the device (its memory budget, or maxMemoryAllocationSize for one buffer).
+  void check_fits(const Device& device, const std::vector<uint64_t>& activation_buffers) const;
 
   Device& device_;
   Network net_;

@@ -1,5 +1,7 @@
 #include "graph/reference_forward.hpp"
 
+#include "util/interrupt.hpp"
+
 #include <stdexcept>
 
 #include "reference/reference.hpp"
@@ -52,6 +54,7 @@ std::vector<std::vector<T>> forward(const Network& net, std::span<const float> i
   const std::vector<float> x0 = ref::flush_for(m, input);
   out[0].assign(x0.begin(), x0.end());
   for (uint32_t i = 1; i < net.layers.size(); ++i) {
+    interrupt::check("during the CPU reference");  // a large network takes minutes here
     const Layer& l = net.layers[i];
     const std::vector<T>& x = out[l.inputs[0]];
     const uint64_t count = uint64_t(n) * l.out.elements();

@@ -1,5 +1,8 @@
 #include "io/file_util.hpp"
 
+#include "util/atomic_file.hpp"
+#include "util/fault.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -37,6 +40,7 @@ uint64_t file_size(std::ifstream& f, const std::string& path) {
 
 void read_exact(std::ifstream& f, void* dst, uint64_t n, const std::string& path) {
   if (n == 0) return;
+  if (fault::hit("read")) throw std::runtime_error(path + ": read failed: " + std::strerror(EIO));
   f.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
   if (static_cast<uint64_t>(f.gcount()) != n)
     throw std::runtime_error(path + ": read failed: file ends early or cannot be read");
@@ -55,32 +59,7 @@ std::vector<uint8_t> read_whole_file(const std::string& path, uint64_t max_bytes
 
 void write_file_atomically(const std::string& path,
                            std::initializer_list<std::string_view> pieces) {
-  // Unique per process and call, in the same directory so rename() stays on one filesystem.
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      const int err = errno;
-      throw std::runtime_error(path + ": cannot create temporary file " + tmp + ": " +
-                               std::strerror(err));
-    }
-    for (std::string_view p : pieces) out.write(p.data(), static_cast<std::streamsize>(p.size()));
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      throw std::runtime_error(path + ": write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw std::runtime_error(path + ": cannot rename temporary file into place: " + ec.message());
-  }
+  util::write_file_atomically(path, pieces);
 }
 
 }  // namespace lockstep::io

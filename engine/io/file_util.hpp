@@ -24,7 +24,7 @@ void read_exact(std::ifstream& f, void* dst, uint64_t n, const std::string& path
 std::vector<uint8_t> read_whole_file(const std::string& path, uint64_t max_bytes);
 
 // Writes the pieces to a temporary file next to `path`, then renames it over `path`,
-// so readers see either the old file or the complete new one.
+// so readers see either the old file or the complete new one (util/atomic_file.hpp).
 void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces);
 
 }  // namespace lockstep::io

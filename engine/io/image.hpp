@@ -1,4 +1,4 @@
-// Image decoding (stb_image), PNG/BMP writing, a synthetic test image, and the Keras and
+// Image decoding (PNG: libpng, JPEG: libjpeg-turbo, BMP and PNM: strict readers), PNG/BMP writing, a synthetic test image, and the Keras and
 // torchvision preprocessing presets that turn an image into an NCHW float32 tensor.
 #pragma once
 
@@ -21,9 +21,14 @@ struct Image {
 inline constexpr uint32_t kMaxImageSide = 16384;
 inline constexpr uint64_t kMaxImagePixels = uint64_t(1) << 28;
 
-// Decodes PNG, JPEG, BMP or binary PNM (P5/P6) to RGB: alpha dropped, grey expanded,
-// 16-bit samples reduced to their high byte. Errors (missing, empty, not an image, corrupt or
-// truncated, zero or absurd size) throw std::runtime_error naming the file.
+// Decodes PNG, JPEG, BMP or binary PNM (P5/P6) to RGB, as Pillow's Image.open(f).convert('RGB')
+// does: alpha dropped (not blended), grey expanded, palettes applied, 16-bit PNG samples reduced
+// to their high byte, PNM samples scaled to 0..255 by their maxval. JPEG pixels are libjpeg-
+// turbo's with Pillow's settings. Errors (missing, empty, not an image, corrupt or truncated,
+// zero or absurd size, more pixels than a file of that size can code, a feature not supported
+// such as RLE BMP or CMYK JPEG) throw std::runtime_error naming the file; nothing is allocated
+// for pixels before the header passed those checks. Safe on untrusted files (fuzzed:
+// fuzz/README.md).
 Image load_image(const std::string& path);
 Image decode_image(std::span<const uint8_t> bytes, const std::string& name);
 

@@ -1,12 +1,10 @@
 #include "io/result_file.hpp"
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
-#include <unistd.h>
+
+#include "util/atomic_file.hpp"
 
 namespace lockstep::io {
 
@@ -26,30 +24,14 @@ void write_safetensors(const std::string& path, const std::vector<ResultTensor>&
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // tensors start 8-byte aligned
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path + ": cannot create the result file (" + tmp + ")");
-    uint64_t n = text.size();
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto& t : tensors)
-      out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * 4));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw std::runtime_error(path + ": writing the result file failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error(path + ": cannot move the result file into place: " + ec.message());
-  }
+  util::AtomicFile out(path);  // a temporary, renamed into place when complete
+  const uint64_t n = text.size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+  out.write(len, 8);
+  out.write(text);
+  for (const auto& t : tensors) out.write(t.data.data(), t.data.size() * 4);
+  out.commit();
 }
 
 }  // namespace lockstep::io

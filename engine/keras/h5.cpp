@@ -21,11 +21,12 @@ void Hid::reset() {
   id_ = H5I_INVALID_HID;
 }
 
-namespace {
-std::mutex& hdf5_mutex() {
+std::mutex& library_mutex() {
   static std::mutex m;
   return m;
 }
+
+namespace {
 
 herr_t collect(unsigned, const H5E_error2_t* e, void* data) {
   // Walking downward, the last entry is the innermost: the one that says what was wrong.
@@ -34,7 +35,8 @@ herr_t collect(unsigned, const H5E_error2_t* e, void* data) {
 }
 }  // namespace
 
-H5Session::H5Session() : lock_(hdf5_mutex()) {
+H5Session::H5Session(bool lock) : lock_(library_mutex(), std::defer_lock) {
+  if (lock) lock_.lock();
   H5Eget_auto2(H5E_DEFAULT, &old_func_, &old_data_);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }

@@ -24,6 +24,12 @@ class Hid {
   Hid& operator=(const Hid&) = delete;
   ~Hid() { reset(); }
   void reset();
+  // Gives up ownership without closing (the caller closes it, checking the status).
+  hid_t release() {
+    const hid_t id = id_;
+    id_ = H5I_INVALID_HID;
+    return id;
+  }
   hid_t get() const { return id_; }
   explicit operator bool() const { return id_ >= 0; }
 
@@ -32,11 +38,16 @@ class Hid {
   Closer close_ = nullptr;
 };
 
-// Serialises HDF5 use (Debian's libhdf5 is not built thread-safe) and silences the library's
-// error printing for its lifetime, restoring the caller's handler afterwards.
+// The lock that serialises this process's HDF5 calls (Debian's libhdf5 is not built
+// thread-safe).
+std::mutex& library_mutex();
+
+// Holds library_mutex() (unless `lock` is false: the single-threaded child process that parses
+// an untrusted file, keras_h5_isolation.cpp) and silences the library's error printing for its
+// lifetime, restoring the caller's handler afterwards.
 class H5Session {
  public:
-  H5Session();
+  explicit H5Session(bool lock = true);
   ~H5Session();
   H5Session(const H5Session&) = delete;
   H5Session& operator=(const H5Session&) = delete;

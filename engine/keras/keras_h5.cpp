@@ -1,17 +1,21 @@
 #include "keras/keras_h5.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <map>
-#include <regex>
 #include <set>
 #include <stdexcept>
 
 #include "keras/h5.hpp"
 #include "keras/legacy_names.hpp"
+#include "util/fault.hpp"
+
+#include <unistd.h>
 
 namespace lockstep::keras {
 
@@ -246,6 +250,7 @@ uint64_t check_file(const std::string& path) {
   const auto st = fs::status(path, ec);
   if (!fs::exists(st)) fail(path, "no such file");
   if (fs::is_directory(st)) fail(path, "is a directory, not a weight file");
+  if (!fs::is_regular_file(st)) fail(path, "is not a regular file (a device, pipe or socket?)");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, std::string("cannot be read: ") + std::strerror(errno));
   const uint64_t size = fs::file_size(path, ec);
@@ -276,12 +281,23 @@ uint64_t check_file(const std::string& path) {
 
 }  // namespace
 
-void load_keras_weights(Network& net, const std::string& path, std::vector<std::string>* notes) {
+namespace detail {
+
+void load_keras_weights_in_process(Network& net, const std::string& path, bool lock_hdf5,
+                                   std::map<std::string, std::vector<float>>& loaded,
+                                   std::vector<std::string>& my_notes) {
   net.infer_shapes();
-  std::vector<std::string> my_notes;
-  Params loaded;
+  // Fault-test hooks (util/fault.hpp), reached in the child process that parses the file: what
+  // libhdf5 does on crafted files (fuzz/README.md), on demand.
+  if (fault::hit("h5.crash")) std::raise(SIGSEGV);
+  if (fault::hit("h5.hang"))
+    for (;;) asm volatile("");  // a side effect: the loop may not be optimised away
+  if (fault::hit("h5.oom")) {
+    std::vector<std::vector<char>> hog;
+    for (;;) hog.emplace_back(size_t(64) << 20, char(1));
+  }
   {
-    h5::H5Session session;
+    h5::H5Session session(lock_hdf5);
     const uint64_t size = check_file(path);
     Hid fapl = check(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path, "HDF5 property list");
 #if H5_VERSION_GE(1, 10, 7)
@@ -354,14 +370,9 @@ void load_keras_weights(Network& net, const std::string& path, std::vector<std::
       reader.load_layer(g.get(), m.file_name, m.weight_names, net, net.layers[m.index], loaded);
     }
   }
-  for (auto& [name, values] : loaded) net.params[name] = std::move(values);
-  for (auto& n : my_notes) {
-    if (notes)
-      notes->push_back(n);
-    else
-      std::cerr << n << "\n";
-  }
 }
+
+}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
 // Writing
@@ -417,17 +428,17 @@ std::vector<Weight> keras_weights(const Network& shapes, const Layer& l, const P
 void write_file(const Network& shapes, const Params& params, const std::string& path, const std::string& tmp,
                 const SaveOptions& o) {
   // Legacy names spell blocks as letters unless a stage is too long for them.
-  std::map<std::string, uint32_t> blocks_per_stage;
-  static const std::regex block_re("conv([2-5])_block([0-9]+)_.*");
+  std::map<char, uint32_t> blocks_per_stage;
   for (const Layer& l : shapes.layers) {
-    std::smatch m;
-    if (std::regex_match(l.name, m, block_re))
-      blocks_per_stage[m[1]] = std::max(blocks_per_stage[m[1]], uint32_t(std::stoul(m[2].str())));
+    char stage = 0;
+    unsigned block = 0;
+    if (resnet_block_of(l.name, &stage, &block)) blocks_per_stage[stage] = std::max(blocks_per_stage[stage], block);
   }
   std::vector<std::string> names;
   for (const Layer& l : shapes.layers) {
-    std::smatch m;
-    const uint32_t blocks = std::regex_match(l.name, m, block_re) ? blocks_per_stage[m[1]] : 0;
+    char stage = 0;
+    unsigned block = 0;
+    const uint32_t blocks = resnet_block_of(l.name, &stage, &block) ? blocks_per_stage[stage] : 0;
     names.push_back(o.old_resnet_names && has_params(l) ? legacy_resnet_name(l.name, blocks) : l.name);
   }
 
@@ -463,6 +474,11 @@ void write_file(const Network& shapes, const Params& params, const std::string& 
     }
   }
   check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), path, "cannot write '" + tmp + "'");
+  // HDF5 writes through its own file driver: the injected disk-full fault stands in for its
+  // ENOSPC here, after the data went out, to exercise the same cleanup.
+  if (fault::hit("write")) fail(path, "cannot write '" + tmp + "': No space left on device (injected: LOCKSTEP_FAULT=write)");
+  root.reset();
+  check(H5Fclose(file.release()), path, "cannot write '" + tmp + "' (closing it failed)");
 }
 
 }  // namespace
@@ -480,7 +496,7 @@ void save_keras_weights(const Network& net, const std::string& path, const SaveO
       fail(path, "network parameter '" + pname + "' has " + std::to_string(it->second.size()) + " values, expected " +
                      std::to_string(count));
   }
-  const std::string tmp = path + ".partial";
+  const std::string tmp = path + ".partial." + std::to_string(::getpid());
   {
     h5::H5Session session;
     try {

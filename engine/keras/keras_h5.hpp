@@ -11,6 +11,7 @@
 // (in, units) + bias (units); BatchNormalization gamma, beta, moving_mean, moving_variance
 // (gamma or beta absent when the layer was built with scale=False or center=False).
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,29 @@ namespace lockstep::keras {
 // rounded to float32 with a note; anything else is refused). net.params is changed only when
 // the whole file loaded. Notes (float64 rounded, BatchNorm without gamma/beta given 1/0) go
 // to `notes`, or to stderr when it is null.
+//
+// The file is untrusted: libhdf5 1.10.8 (Debian 12) corrupts memory, loops or asks for 8 GB on
+// crafted files (fuzz/README.md). So it is parsed in a child process (fork) with limits on its
+// address space and CPU time; the parameters come back over a pipe, are checked against the
+// network's own shapes, and only then replace net.params. A child killed by a signal, over its
+// limits, or exiting without an answer becomes "keras weights 'F': the HDF5 library failed on
+// this file (corrupt or malicious)" with the reason. An interrupt (SIGINT) kills the child and
+// throws interrupt::Interrupted.
+struct LoadOptions {
+  bool isolate = true;          // false: parse in this process (trusted files only)
+  uint32_t cpu_seconds = 0;     // the child's CPU limit; 0: 30 s + 1 s per 8 MiB of file
+  uint64_t memory_bytes = 0;    // address space the child may add to the parent's; 0: 2 GiB + 3 x file
+  uint32_t wall_seconds = 0;    // the parent's wait for the answer; 0: 3 x the CPU limit + 10 s
+  // Called in the child when it starts and just before it exits, and in the parent once the
+  // child is reaped: the fuzz target forwards its coverage counters with them.
+  void (*child_start_hook)(void*) = nullptr;
+  void (*child_exit_hook)(void*) = nullptr;
+  void (*parent_hook)(void*) = nullptr;
+  void* hook_data = nullptr;
+};
 void load_keras_weights(graph::Network& net, const std::string& path, std::vector<std::string>* notes = nullptr);
+void load_keras_weights(graph::Network& net, const std::string& path, std::vector<std::string>* notes,
+                        const LoadOptions& options);
 
 struct SaveOptions {
   bool old_resnet_names = false;  // write conv1, bn_conv1, res2a_branch2a, ..., fc1000
@@ -45,5 +68,13 @@ struct SaveOptions {
 // model_config: Keras' load_weights reads it, its load_model does not.
 void save_keras_weights(const graph::Network& net, const std::string& path, const SaveOptions& options);
 void save_keras_weights(const graph::Network& net, const std::string& path, bool old_resnet_names = false);
+
+namespace detail {
+// The parser itself, in this process: fills `loaded` (parameter name -> values, as they go into
+// net.params) and `notes`; net.params is not touched. `lock_hdf5` false only in the child.
+void load_keras_weights_in_process(graph::Network& net, const std::string& path, bool lock_hdf5,
+                                   std::map<std::string, std::vector<float>>& loaded,
+                                   std::vector<std::string>& notes);
+}  // namespace detail
 
 }  // namespace lockstep::keras

@@ -6,7 +6,8 @@
 //   res2a_branch1, bn2a_branch1          -> conv2_block1_0_conv, conv2_block1_0_bn (shortcut)
 //   fc1000                               -> predictions
 // Stages 2..5; blocks a, b, c, ... (block index 1, 2, 3, ...). The Caffe ResNet-101/152
-// spelling of long stages (a, b1, b2, ...; b1 is block 2) is read too.
+// spelling of long stages (a, b1, b2, ...; b1 is block 2) is read too. Names come from untrusted
+// files: matched by hand in one bounded pass (no std::regex, whose matcher recursed per character).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -20,5 +21,9 @@ std::string modern_resnet_name(const std::string& legacy);
 // is the number of blocks in the layer's stage: stages longer than 26 blocks use the Caffe
 // spelling (a, b1, b2, ...), the others letters.
 std::string legacy_resnet_name(const std::string& modern, uint32_t blocks_in_stage);
+
+// For a current ResNet block layer name conv<stage>_block<index>_...: true, with the stage
+// ('2'..'5') and the block index. Names over 64 characters are never block names.
+bool resnet_block_of(const std::string& name, char* stage, unsigned* block);
 
 }  // namespace lockstep::keras

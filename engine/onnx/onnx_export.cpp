@@ -1,5 +1,7 @@
 #include "onnx/onnx_export.hpp"
 
+#include "util/atomic_file.hpp"
+
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -243,10 +245,10 @@ class Writer {
 
 void save_onnx(const graph::Network& net, const std::string& path, int opset) {
   const ::onnx::ModelProto model = export_onnx(net, opset);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw std::runtime_error(path + ": cannot create the file");
-  if (!model.SerializeToOstream(&f) || !f.flush())
-    throw std::runtime_error(path + ": writing the ONNX model failed (a model over 2 GB cannot be one protobuf)");
+  std::string bytes;
+  if (!model.SerializeToString(&bytes))
+    throw std::runtime_error(path + ": cannot serialise the ONNX model (a model over 2 GB cannot be one protobuf)");
+  util::write_file_atomically(path, {bytes});  // a temporary, renamed into place when complete
 }
 
 }  // namespace lockstep::onnx

@@ -9,12 +9,37 @@
 #include "vk/errors.hpp"
 #include "vk/pipeline_cache_file.hpp"
 #include "vk/probe.hpp"
+#include "util/fault.hpp"
+#include "util/interrupt.hpp"
+
+#include <csignal>
+#include <cstdlib>
 
 namespace lockstep {
 
 namespace {
 bool has_extension(const std::vector<vk::ExtensionProperties>& exts, const char* name) {
   return std::any_of(exts.begin(), exts.end(), [&](const auto& e) { return std::strcmp(e.extensionName, name) == 0; });
+}
+
+// A positive integer from the environment, with an optional K/M/G suffix (powers of 1024); 0
+// when unset. A malformed value is an error: a test or a user asked for something explicitly.
+uint64_t env_quantity(const char* name, bool suffixes) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  uint64_t scale = 1;
+  if (suffixes && end && *end) {
+    const char c = *end++;
+    scale = c == 'K' || c == 'k' ? 1ull << 10 : c == 'M' || c == 'm' ? 1ull << 20 : c == 'G' || c == 'g' ? 1ull << 30 : 0;
+    if (*end == 'i') ++end;
+    if (*end == 'B') ++end;
+  }
+  if (end == v || *end || scale == 0 || n == 0)
+    throw std::invalid_argument(std::string(name) + "='" + v + "': expected a positive integer" +
+                                (suffixes ? " (bytes, or with K, M or G)" : ""));
+  return uint64_t(n) * scale;
 }
 }  // namespace
 
@@ -88,6 +113,15 @@ Device::Device(const Context& context, uint32_t index) : physical_(context.physi
       t.device_local_bytes = std::max<uint64_t>(t.device_local_bytes, memory_props_.memoryHeaps[h].size);
   max_binding_bytes_ = t.max_storage_buffer_range;
   if (t.max_memory_allocation_size) max_binding_bytes_ = std::min(max_binding_bytes_, t.max_memory_allocation_size);
+  // Test and deployment knobs: a shorter fence timeout (the timeout tests), and a smaller memory
+  // budget than the heap (refusing models that would crowd out other users of the device).
+  if (const uint64_t ms = env_quantity("LOCKSTEP_FENCE_TIMEOUT_MS", false)) fence_timeout_ = std::chrono::milliseconds(ms);
+  memory_budget_ = t.device_local_bytes;
+  memory_budget_source_ = "its device-local heap";
+  if (const uint64_t limit = env_quantity("LOCKSTEP_DEVICE_MEMORY_LIMIT", true); limit && (limit < memory_budget_ || !memory_budget_)) {
+    memory_budget_ = limit;
+    memory_budget_source_ = "the LOCKSTEP_DEVICE_MEMORY_LIMIT budget";
+  }
 
   create_device();
 
@@ -104,6 +138,7 @@ Device::Device(const Context& context, uint32_t index) : physical_(context.physi
 }
 
 Device::~Device() {
+  if (lost_) return;  // nothing the driver says about a lost device is worth keeping
   try {
     save_pipeline_cache();
   } catch (const std::exception& e) {
@@ -113,6 +148,7 @@ Device::~Device() {
 
 void Device::save_pipeline_cache() {
   if (!cache_file_ || !cache_file_->enabled() || !*pipeline_cache_) return;
+  if (interrupt::requested()) return;  // asked to stop: the old cache file stays as it is
   std::string warning;
   if (!cache_file_->save(pipeline_cache_.getData(), &warning))
     std::fprintf(stderr, "lockstep: warning: %s\n", warning.c_str());
@@ -188,8 +224,20 @@ Buffer Device::create_buffer_with(uint64_t bytes, vk::BufferUsageFlags usage, bo
                              std::to_string(traits_.max_memory_allocation_size) + ") on " + traits_.name);
   Buffer b;
   b.bytes_ = bytes;
+  auto out_of_memory = [&](const char* call, VkResult r) {
+    return vk_errors::VulkanError(call, r,
+                                  std::to_string(bytes) + " bytes of " + (host_visible ? "host-visible staging" : "device") +
+                                      " memory on " + traits_.name + "; " + std::to_string(allocated_bytes_) +
+                                      " bytes already allocated by lockstep");
+  };
   const uint64_t allocated = (bytes + 15) / 16 * 16;  // whole vec4s / RGBA32F texels
-  b.buffer_ = vk::raii::Buffer(device_, vk::BufferCreateInfo({}, allocated, usage, vk::SharingMode::eExclusive));
+  try {
+    b.buffer_ = vk::raii::Buffer(device_, vk::BufferCreateInfo({}, allocated, usage, vk::SharingMode::eExclusive));
+  } catch (const vk::OutOfDeviceMemoryError&) {
+    throw out_of_memory("vkCreateBuffer", VK_ERROR_OUT_OF_DEVICE_MEMORY);
+  } catch (const vk::OutOfHostMemoryError&) {
+    throw out_of_memory("vkCreateBuffer", VK_ERROR_OUT_OF_HOST_MEMORY);
+  }
   const auto req = b.buffer_.getMemoryRequirements();
   uint32_t type;
   if (host_visible) {
@@ -205,8 +253,18 @@ Buffer Device::create_buffer_with(uint64_t bytes, vk::BufferUsageFlags usage, bo
   const auto flags = memory_props_.memoryTypes[type].propertyFlags;
   b.host_visible_ = bool(flags & vk::MemoryPropertyFlagBits::eHostVisible);
   b.host_coherent_ = bool(flags & vk::MemoryPropertyFlagBits::eHostCoherent);
-  b.memory_ = vk::raii::DeviceMemory(device_, vk::MemoryAllocateInfo(req.size, type));
+  try {
+    if (fault::hit("vk.alloc")) throw vk::OutOfDeviceMemoryError("vkAllocateMemory (injected: LOCKSTEP_FAULT=vk.alloc)");
+    b.memory_ = vk::raii::DeviceMemory(device_, vk::MemoryAllocateInfo(req.size, type));
+  } catch (const vk::OutOfDeviceMemoryError&) {
+    throw out_of_memory("vkAllocateMemory", VK_ERROR_OUT_OF_DEVICE_MEMORY);
+  } catch (const vk::OutOfHostMemoryError&) {
+    throw out_of_memory("vkAllocateMemory", VK_ERROR_OUT_OF_HOST_MEMORY);
+  }
   b.buffer_.bindMemory(*b.memory_, 0);
+  b.counter_ = &allocated_bytes_;
+  allocated_bytes_ += req.size;
+  b.counted_ = req.size;
   return b;
 }
 
@@ -276,21 +334,52 @@ void Device::run_commands(const std::function<void(vk::CommandBuffer)>& record) 
 }
 
 void Device::submit_and_wait(vk::CommandBuffer cb, const char* what) {
+  if (lost_) throw vk_errors::VulkanError("vkQueueSubmit", VK_ERROR_DEVICE_LOST, "the device " + traits_.name + " was lost earlier");
+  // Between submissions is where an interrupt (SIGINT) stops a run: nothing is in flight.
+  if (fault::hit("sigint")) std::raise(SIGINT);
+  interrupt::check((std::string("before ") + what + " on " + traits_.name).c_str());
   device_.resetFences(*fence_);
-  queue_.submit(vk::SubmitInfo({}, {}, cb), *fence_);
+  try {
+    if (fault::hit("vk.submit")) throw vk::DeviceLostError("vkQueueSubmit (injected: LOCKSTEP_FAULT=vk.submit)");
+    queue_.submit(vk::SubmitInfo({}, {}, cb), *fence_);
+  } catch (const vk::DeviceLostError&) {
+    throw device_lost("vkQueueSubmit", what);
+  }
   const uint64_t ns = static_cast<uint64_t>(fence_timeout_.count()) * 1000000ull;
-  const vk::Result r = device_.waitForFences(*fence_, VK_TRUE, ns);
+  vk::Result r;
+  try {
+    r = device_.waitForFences(*fence_, VK_TRUE, ns);
+    if (fault::hit("vk.wait")) {
+      // The work really runs on this device: let it finish before pretending it was lost, so that
+      // no buffer is destroyed under it.
+      (void)device_.waitForFences(*fence_, VK_TRUE, 30ull * 1000000000ull);
+      throw vk::DeviceLostError("vkWaitForFences (injected: LOCKSTEP_FAULT=vk.wait)");
+    }
+  } catch (const vk::DeviceLostError&) {
+    throw device_lost("vkWaitForFences", what);
+  }
   if (r == vk::Result::eTimeout) {
     // The queue still owns the work: give it a bounded grace period to drain so that the
     // buffers it uses are not destroyed under it; the caller gets the timeout either way.
     const uint64_t grace_ns = 30ull * 1000000000ull;
-    if (device_.waitForFences(*fence_, VK_TRUE, grace_ns) == vk::Result::eTimeout)
+    if (device_.waitForFences(*fence_, VK_TRUE, grace_ns) == vk::Result::eTimeout) {
+      lost_ = true;  // a device that does not finish its work is as good as lost
       std::fprintf(stderr, "lockstep: warning: %s on %s is still running after the timeout and a 30 s grace period\n",
                    what, traits_.name.c_str());
+    }
     throw vk_errors::VulkanError("vkWaitForFences", VK_TIMEOUT,
                                  std::string(what) + " did not finish within " + std::to_string(fence_timeout_.count()) +
-                                     " ms on " + traits_.name);
+                                     " ms on " + traits_.name + " (LOCKSTEP_FENCE_TIMEOUT_MS sets the limit)");
   }
+  interrupt::check((std::string("after ") + what + " on " + traits_.name).c_str());
+}
+
+vk_errors::VulkanError Device::device_lost(const char* call, const char* what) {
+  lost_ = true;
+  return vk_errors::VulkanError(call, VK_ERROR_DEVICE_LOST,
+                                std::string("the device ") + traits_.name + " was lost during " + what +
+                                    ": a driver reset, a GPU hang or fault, or the device was removed; no result of "
+                                    "this run is usable");
 }
 
 void Device::set_max_binding_bytes(uint64_t b) {

@@ -18,12 +18,26 @@
 namespace lockstep {
 
 class Device;
+namespace vk_errors {
+class VulkanError;
+}
 
 // A storage buffer in device memory (device-local where the device has it). Its allocation is
 // rounded up to 16 bytes so that it can also be read as RGBA32F texels or vec4s to the end.
 class Buffer {
  public:
   Buffer() = default;
+  Buffer(Buffer&& o) noexcept { *this = std::move(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    release_count();
+    buffer_ = std::move(o.buffer_);
+    memory_ = std::move(o.memory_);
+    bytes_ = o.bytes_, host_visible_ = o.host_visible_, host_coherent_ = o.host_coherent_;
+    counter_ = o.counter_, counted_ = o.counted_;
+    o.counter_ = nullptr, o.counted_ = 0, o.bytes_ = 0;
+    return *this;
+  }
+  ~Buffer() { release_count(); }
   uint64_t bytes() const { return bytes_; }
   uint64_t allocated_bytes() const { return (bytes_ + 15) / 16 * 16; }
   vk::Buffer handle() const { return *buffer_; }
@@ -36,6 +50,14 @@ class Buffer {
   uint64_t bytes_ = 0;
   bool host_visible_ = false;
   bool host_coherent_ = false;
+  // The device's count of allocated bytes, kept for out-of-memory messages.
+  uint64_t* counter_ = nullptr;
+  uint64_t counted_ = 0;
+  void release_count() {
+    if (counter_) *counter_ -= counted_;
+    counter_ = nullptr;
+    counted_ = 0;
+  }
 };
 
 struct SpecConstant {
@@ -108,6 +130,8 @@ class Device {
   void submit_and_wait(vk::CommandBuffer cb, const char* what);
   vk::raii::CommandBuffer allocate_command_buffer();
 
+  // Bounded by LOCKSTEP_FENCE_TIMEOUT_MS where set (default 120 s). A timeout throws VulkanError
+  // VK_TIMEOUT after a 30 s grace period for the work to drain.
   std::chrono::milliseconds fence_timeout() const { return fence_timeout_; }
   void set_fence_timeout(std::chrono::milliseconds t) { fence_timeout_ = t; }
 
@@ -122,10 +146,21 @@ class Device {
   // Saves the pipeline cache now (also done on destruction).
   void save_pipeline_cache();
 
+  // Device memory lockstep may use: the largest device-local heap, or less where
+  // LOCKSTEP_DEVICE_MEMORY_LIMIT (bytes, or with K/M/G) says so; 0 when unknown. The executor
+  // refuses a network whose weights and activations do not fit.
+  uint64_t memory_budget() const { return memory_budget_; }
+  const std::string& memory_budget_source() const { return memory_budget_source_; }
+  // Bytes of device memory allocated through this device and not yet freed.
+  uint64_t allocated_bytes() const { return allocated_bytes_; }
+  // True after VK_ERROR_DEVICE_LOST (or a work that never finished): every later submission fails.
+  bool lost() const { return lost_; }
+
  private:
   void create_device();
   uint32_t memory_type(uint32_t type_bits, vk::MemoryPropertyFlags want, vk::MemoryPropertyFlags avoid = {}) const;
   Buffer create_buffer_with(uint64_t bytes, vk::BufferUsageFlags usage, bool host_visible);
+  vk_errors::VulkanError device_lost(const char* call, const char* what);
 
   const vk::raii::PhysicalDevice& physical_;
   uint32_t index_;
@@ -142,6 +177,10 @@ class Device {
   std::chrono::milliseconds fence_timeout_{120000};
   uint64_t max_binding_bytes_ = 0;
   bool enabled_size_control_ = false;
+  uint64_t memory_budget_ = 0;
+  std::string memory_budget_source_;
+  uint64_t allocated_bytes_ = 0;
+  bool lost_ = false;
 };
 
 }  // namespace lockstep

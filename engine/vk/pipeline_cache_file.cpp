@@ -1,6 +1,7 @@
 #include "vk/pipeline_cache_file.hpp"
 
 #include "vk/traits.hpp"
+#include "util/atomic_file.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -9,12 +10,11 @@
 #include <fstream>
 #include <system_error>
 
-#include <unistd.h>
-
 namespace lockstep {
 
 namespace {
 constexpr uint64_t kMaxCacheFileBytes = 512ull << 20;
+std::atomic<uint32_t> g_save_failures{0};
 
 uint32_t read_u32(const uint8_t* p) {
   uint32_t v;
@@ -87,27 +87,18 @@ bool PipelineCacheFile::save(const std::vector<uint8_t>& data, std::string* warn
   if (path_.empty() || data.empty()) return true;
   std::error_code ec;
   std::filesystem::create_directories(path_.parent_path(), ec);
-  // Unique per process and per save: two devices of one process (lockstep run --device 0,0)
-  // may save the same cache file from two threads.
-  static std::atomic<uint64_t> saves{0};
-  const auto tmp = path_.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(saves++);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (out) out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(tmp, ec);
-      if (warning) *warning = "could not write pipeline cache " + path_.string() + " (disk full or not writable)";
-      return false;
-    }
-  }
-  std::filesystem::rename(tmp, path_, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    if (warning) *warning = "could not write pipeline cache " + path_.string() + ": " + ec.message();
+  try {
+    util::AtomicFile out(path_.string(), "cache.write");
+    out.write(data.data(), data.size());
+    out.commit();
+  } catch (const std::exception& e) {
+    g_save_failures++;
+    if (warning) *warning = std::string("could not save the pipeline cache: ") + e.what();
     return false;
   }
   return true;
 }
+
+uint32_t pipeline_cache_save_failures() { return g_save_failures.load(); }
 
 }  // namespace lockstep

@@ -30,7 +30,8 @@ class PipelineCacheFile {
   // The stored bytes when they are a valid cache for this identity; nullopt (with the
   // reason in `warning`) otherwise.
   std::optional<std::vector<uint8_t>> load(std::string* warning = nullptr) const;
-  // Writes to a temporary name and renames; returns false (and the reason) on failure.
+  // Writes to a temporary name and renames (util/atomic_file.hpp; LOCKSTEP_FAULT point
+  // "cache.write"); returns false (and the reason) on failure, leaving the old file as it was.
   bool save(const std::vector<uint8_t>& data, std::string* warning = nullptr) const;
 
   // Checks the VkPipelineCacheHeaderVersionOne fields of `data` against `id`.
@@ -43,5 +44,10 @@ class PipelineCacheFile {
 };
 
 std::filesystem::path default_cache_dir();
+
+// How many saves failed in this process (disk full, directory not writable). The CLI exits
+// with status 4 when any did, after its results: a cache that cannot be written is a machine
+// problem worth knowing about, not a reason to lose the run.
+uint32_t pipeline_cache_save_failures();
 
 }  // namespace lockstep

@@ -4,19 +4,36 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <string>
 
 namespace lockstep::test {
 
 namespace {
 std::unique_ptr<Context> g_context;
 std::unique_ptr<Device> g_device;
+std::string g_noisy_tests;  // "Suite.Name (N messages)" for every test that caused a message
+
+// Names the tests during which validation messages appeared (the counts are process-wide).
+class ValidationListener : public ::testing::EmptyTestEventListener {
+  uint32_t before_ = 0;
+  static uint32_t count() {
+    return g_context ? g_context->validation_log().errors.load() + g_context->validation_log().warnings.load() : 0;
+  }
+  void OnTestStart(const ::testing::TestInfo&) override { before_ = count(); }
+  void OnTestEnd(const ::testing::TestInfo& t) override {
+    if (const uint32_t n = count() - before_)
+      g_noisy_tests += std::string("\n  ") + t.test_suite_name() + "." + t.name() + " (" + std::to_string(n) + ")";
+  }
+};
 
 class ValidationEnvironment : public ::testing::Environment {
  public:
   void TearDown() override {
     if (g_context) {
-      EXPECT_EQ(g_context->validation_log().errors.load(), 0u) << "Vulkan validation errors were reported";
-      EXPECT_EQ(g_context->validation_log().warnings.load(), 0u) << "Vulkan validation warnings were reported";
+      EXPECT_EQ(g_context->validation_log().errors.load(), 0u)
+          << "Vulkan validation errors were reported, during:" << g_noisy_tests;
+      EXPECT_EQ(g_context->validation_log().warnings.load(), 0u)
+          << "Vulkan validation warnings were reported, during:" << g_noisy_tests;
     }
     g_device.reset();
     g_context.reset();
@@ -98,5 +115,6 @@ void expect_accuracy(const std::string& op, double free_tolerance) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new lockstep::test::ValidationEnvironment);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new lockstep::test::ValidationListener);
   return RUN_ALL_TESTS();
 }

@@ -16,6 +16,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
 
 namespace lockstep::io {
 namespace {
@@ -163,6 +165,111 @@ TEST(PilParity, ResizeAndPresetsMatchPillowAndNumpy) {
                 k == 0 ? "keras" : "torch", values[k], inputs.size(), differences[k],
                 double_formula_differs[k]);
   }
+}
+
+
+// Decoding: Pillow writes (or the script writes by hand, where Pillow cannot) PNG, JPEG, BMP and
+// PNM files of many kinds, and Image.open(f).convert('RGB') — what Keras' load_img and
+// torchvision's loader do — must give exactly our pixels: libjpeg-turbo is Pillow's JPEG
+// decoder too, with the same settings. The one deliberate difference, 16-bit greyscale (Pillow
+// opens it as mode I and clips to 255; we scale), is tested in image_test.cpp instead.
+constexpr const char* kDecodeScript = R"PY(import sys, io, struct, zlib, numpy as np
+from PIL import Image
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+names = []
+def save_ref(name, path):
+    a = np.asarray(Image.open(path).convert('RGB'))
+    np.save(f'{d}/{name}.npy', np.ascontiguousarray(a.transpose(2, 0, 1)[None]).astype(np.float32))
+    names.append((name, path))
+def photo(w, h):
+    y, x = np.mgrid[0:h, 0:w]
+    a = np.stack([(x * 255 // max(1, w - 1)), (y * 255 // max(1, h - 1)), ((x + y) * 7) % 256], -1).astype(np.uint8)
+    noise = rng.integers(0, 40, (h, w, 3), dtype=np.uint8)
+    return np.clip(a.astype(int) + noise, 0, 255).astype(np.uint8)
+sizes = [(1, 1), (17, 3), (37, 23), (64, 48), (129, 77)]
+for w, h in sizes:
+    im = Image.fromarray(photo(w, h))
+    t = f'{w}x{h}'
+    for q in (5, 50, 95):
+        for ss in (0, 1, 2):
+            p = f'{d}/j_{t}_q{q}_s{ss}.jpg'; im.save(p, quality=q, subsampling=ss); save_ref(f'j_{t}_q{q}_s{ss}', p)
+    p = f'{d}/j_{t}_prog.jpg'; im.save(p, quality=80, progressive=True); save_ref(f'j_{t}_prog', p)
+    p = f'{d}/j_{t}_opt.jpg'; im.save(p, quality=80, optimize=True); save_ref(f'j_{t}_opt', p)
+    p = f'{d}/j_{t}_grey.jpg'; im.convert('L').save(p, quality=70); save_ref(f'j_{t}_grey', p)
+    for mode in ('RGB', 'RGBA', 'L', 'LA', 'P', '1'):
+        m = im.convert(mode) if mode != 'RGBA' else Image.fromarray(np.dstack([photo(w, h), rng.integers(0, 256, (h, w), dtype=np.uint8)]))
+        if mode == 'LA': m = im.convert('LA')
+        p = f'{d}/p_{t}_{mode}.png'; m.save(p); save_ref(f'p_{t}_{mode}', p)
+    pm = im.convert('P'); pm.info['transparency'] = 3
+    p = f'{d}/p_{t}_Ptrns.png'; pm.save(p, transparency=3); save_ref(f'p_{t}_Ptrns', p)
+    for mode in ('RGB', 'L', 'P', '1', 'RGBA'):
+        m = im.convert(mode)
+        p = f'{d}/b_{t}_{mode}.bmp'; m.save(p); save_ref(f'b_{t}_{mode}', p)
+    for mode in ('RGB', 'L'):
+        p = f'{d}/n_{t}_{mode}.{"ppm" if mode == "RGB" else "pgm"}'; im.convert(mode).save(p); save_ref(f'n_{t}_{mode}', p)
+    # Hand-made PNGs that Pillow cannot write: 16-bit RGB(A), Adam7-interlaced RGB.
+    def chunk(t, b): return struct.pack('>I', len(b)) + t + b + struct.pack('>I', zlib.crc32(t + b) & 0xffffffff)
+    def png(w, h, depth, ctype, rows, interlace=0):
+        return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, depth, ctype, 0, 0, interlace)) + \
+            chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b'')
+    a16 = rng.integers(0, 65536, (h, w, 3), dtype=np.uint16)
+    rows = b''.join(b'\0' + a16[y].astype('>u2').tobytes() for y in range(h))
+    p = f'{d}/p_{t}_rgb16.png'; open(p, 'wb').write(png(w, h, 16, 2, rows)); save_ref(f'p_{t}_rgb16', p)
+    a = photo(w, h)
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    data = b''
+    for x0, y0, dx, dy in passes:
+        sub = a[y0::dy, x0::dx]
+        if sub.size == 0: continue
+        data += b''.join(b'\0' + sub[y].tobytes() for y in range(sub.shape[0]))
+    p = f'{d}/p_{t}_adam7.png'; open(p, 'wb').write(png(w, h, 8, 2, data, 1)); save_ref(f'p_{t}_adam7', p)
+# PNM with other maxvals, hand-written.
+for maxv in (1, 15, 200, 1000, 65535):
+    two = maxv > 255
+    for magic, ch in (('P5', 1), ('P6', 3)):
+        if magic == 'P5' and two: continue  # Pillow opens 16-bit P5 as mode I and clips: see the C++ test
+        s = rng.integers(0, maxv + 1, (5 * 4 * ch,))
+        body = b''.join(int(v).to_bytes(2, 'big') for v in s) if two else bytes(int(v) for v in s)
+        p = f'{d}/n_max{maxv}_{magic}.pnm'
+        open(p, 'wb').write(f'{magic}\n# made by hand\n5 4\n{maxv}\n'.encode() + body); save_ref(f'n_max{maxv}_{magic}', p)
+with open(f'{d}/list.txt', 'w') as f:
+    for n, p in names: f.write(f'{n} {p}\n')
+)PY";
+
+TEST(PilParity, DecodedPixelsMatchPillow) {
+  const auto python = test::find_python("numpy, PIL");
+  if (!python) GTEST_SKIP() << "no python3 with numpy and PIL (Debian: python3-numpy, python3-pil)";
+  test::ScratchDir dir;
+  test::write_text(dir.path("decode.py"), kDecodeScript);
+  ASSERT_TRUE(test::run_python(*python, dir.path("decode.py"), dir.path("")));
+  std::ifstream list(dir.path("list.txt"));
+  std::string name, path;
+  std::map<char, size_t> files, pixels;
+  while (list >> name >> path) {
+    SCOPED_TRACE(name);
+    const Image ours = load_image(path);
+    const NpyArray ref = read_npy(dir.path(name + ".npy"));
+    ASSERT_EQ(ref.shape.size(), 4u);
+    EXPECT_EQ(ours.width, ref.shape[3]);
+    EXPECT_EQ(ours.height, ref.shape[2]);
+    const std::vector<uint8_t> theirs = as_bytes(ref);
+    ASSERT_EQ(ours.rgb.size(), theirs.size());
+    size_t differ = 0, first = 0;
+    for (size_t i = 0; i < theirs.size(); ++i)
+      if (ours.rgb[i] != theirs[i] && differ++ == 0) first = i;
+    EXPECT_EQ(differ, 0u) << "first at byte " << first << ": ours " << int(ours.rgb[first]) << ", Pillow "
+                          << int(theirs[first]);
+    files[name[0]]++;
+    pixels[name[0]] += theirs.size() / 3;
+  }
+  for (const auto& [kind, n] : files)
+    std::printf("[ PilParity ] %s: %zu files, %zu pixels, decoded exactly as Pillow decodes them\n",
+                kind == 'j' ? "JPEG" : kind == 'p' ? "PNG" : kind == 'b' ? "BMP" : "PNM", n, pixels[kind]);
+  EXPECT_GE(files['j'], 40u);
+  EXPECT_GE(files['p'], 40u);
+  EXPECT_GE(files['b'], 20u);
+  EXPECT_GE(files['n'], 15u);
 }
 
 }  // namespace
