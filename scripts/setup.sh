@@ -9,6 +9,8 @@ packages=(
   mesa-vulkan-drivers vulkan-validationlayers  # lavapipe (a CPU Vulkan device) and the Khronos validation layer
   libgtest-dev libstb-dev libxxhash-dev nlohmann-json3-dev libcli11-dev
   libhdf5-dev                                  # Keras HDF5 weight files
+  libpng-dev libjpeg62-turbo-dev               # image decoding (PNG, JPEG)
+  clang                                        # the sanitizer build (scripts/sanitize.sh; gcc if absent)
   libonnx-dev libprotobuf-dev protobuf-compiler # ONNX models
   libonnx-testdata                             # the ONNX project's operator conformance cases
   chromium                                     # tests: the HTML report opens in headless Chromium

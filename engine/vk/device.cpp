@@ -115,6 +115,9 @@ Device::Device(const Context& context, uint32_t index) : physical_(context.physi
   if (t.max_memory_allocation_size) max_binding_bytes_ = std::min(max_binding_bytes_, t.max_memory_allocation_size);
   // Test and deployment knobs: a shorter fence timeout (the timeout tests), and a smaller memory
   // budget than the heap (refusing models that would crowd out other users of the device).
+  // CPU drivers (lavapipe) compile each pipeline at its first dispatch, inside the wait, and
+  // share the cores with everything else: a large network's first run can take minutes there.
+  if (props.deviceType == vk::PhysicalDeviceType::eCpu) fence_timeout_ = std::chrono::minutes(10);
   if (const uint64_t ms = env_quantity("LOCKSTEP_FENCE_TIMEOUT_MS", false)) fence_timeout_ = std::chrono::milliseconds(ms);
   memory_budget_ = t.device_local_bytes;
   memory_budget_source_ = "its device-local heap";
@@ -363,9 +366,16 @@ void Device::submit_and_wait(vk::CommandBuffer cb, const char* what) {
     // buffers it uses are not destroyed under it; the caller gets the timeout either way.
     const uint64_t grace_ns = 30ull * 1000000000ull;
     if (device_.waitForFences(*fence_, VK_TRUE, grace_ns) == vk::Result::eTimeout) {
-      lost_ = true;  // a device that does not finish its work is as good as lost
-      std::fprintf(stderr, "lockstep: warning: %s on %s is still running after the timeout and a 30 s grace period\n",
-                   what, traits_.name.c_str());
+      // Work that never finishes still reads and writes our buffers: destroying them (which
+      // unwinding the exception would do) is undefined behaviour that crashes drivers. Nothing
+      // can be released safely, so the process ends here with the error status.
+      std::fprintf(stderr,
+                   "lockstep: error: vkWaitForFences: VK_TIMEOUT: %s on %s did not finish within %lld ms nor in a 30 s "
+                   "grace period after it; exiting without releasing the device's resources, which it still uses "
+                   "(LOCKSTEP_FENCE_TIMEOUT_MS sets the limit)\n",
+                   what, traits_.name.c_str(), static_cast<long long>(fence_timeout_.count()));
+      std::fflush(stderr);
+      std::_Exit(2);
     }
     throw vk_errors::VulkanError("vkWaitForFences", VK_TIMEOUT,
                                  std::string(what) + " did not finish within " + std::to_string(fence_timeout_.count()) +

@@ -130,8 +130,9 @@ class Device {
   void submit_and_wait(vk::CommandBuffer cb, const char* what);
   vk::raii::CommandBuffer allocate_command_buffer();
 
-  // Bounded by LOCKSTEP_FENCE_TIMEOUT_MS where set (default 120 s). A timeout throws VulkanError
-  // VK_TIMEOUT after a 30 s grace period for the work to drain.
+  // Bounded by LOCKSTEP_FENCE_TIMEOUT_MS where set (default 120 s, 10 min on CPU devices). A
+  // timeout throws VulkanError VK_TIMEOUT once the work has drained (30 s grace period); work
+  // that does not drain ends the process with status 2 (its buffers cannot be freed safely).
   std::chrono::milliseconds fence_timeout() const { return fence_timeout_; }
   void set_fence_timeout(std::chrono::milliseconds t) { fence_timeout_ = t; }
 
