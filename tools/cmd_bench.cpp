@@ -92,6 +92,7 @@ int bench(Context& ctx, const BenchCliOptions& o) {
   bo.reps = o.reps;
   bo.verify = bench::parse_verify(o.verify);
   bo.host_timing = o.host_timing;
+  bo.interleave = !o.sequential;
   if (o.batch == 0) throw std::invalid_argument("--batch 0: expected >= 1");
   if (o.reps == 0) throw std::invalid_argument("--reps 0: expected >= 1");
 

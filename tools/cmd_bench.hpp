@@ -33,6 +33,7 @@ struct BenchCliOptions {
   std::string verify = "sampled";  // sampled | full | none
   std::string peak = "auto";       // auto (cache, else a quick measurement) | measure | none | FILE
   bool host_timing = false;
+  bool sequential = false;         // time each mode's reps in a row instead of in turns
   std::string json;                // file, or "-" for stdout (instead of the tables)
 };
 

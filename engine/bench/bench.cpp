@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <stdexcept>
 
@@ -346,7 +347,59 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
   r.macs = net.macs() * o.batch;
   std::map<DenormRule, std::vector<float>> full_reference;  // final output per denormal rule (Verify::Full)
 
-  for (const NumericMode& mode : o.modes) {
+  // Phase 1, per mode: build, first run, verification. The compiled networks are kept for
+  // phase 2 where the device holds them all at once (interleaved timing); otherwise each mode
+  // is timed right after its verification and freed (sequential timing).
+  struct Timed {
+    std::unique_ptr<graph::CompiledNetwork> compiled;
+    std::vector<double> compute, gpu, upload, download, cpu;
+    std::vector<std::vector<double>> per_layer;
+    std::vector<Owner> owners;
+  };
+  std::vector<Timed> timed(o.modes.size());
+  uint64_t held_bytes = 0;  // weights + activations of the networks kept so far
+  uint64_t last_bytes = 0;  // of the last network built (every mode's network has the same size)
+  const uint64_t heap = device.memory_budget();
+  r.interleaved = o.interleave;
+
+  // One timed run of mode k (its compiled network must be alive).
+  auto time_once = [&](size_t k) {
+    Timed& tm = timed[k];
+    const double cpu0 = process_cpu_ms();
+    tm.compiled->run(input);
+    tm.cpu.push_back(process_cpu_ms() - cpu0);
+    const graph::RunTiming& rt = tm.compiled->last_run_timing();
+    tm.compute.push_back(rt.execute_ms);
+    tm.upload.push_back(rt.upload_ms);
+    tm.download.push_back(rt.download_ms);
+    if (!ts) return;
+    const auto t = tm.compiled->timings();
+    if (tm.owners.empty()) {
+      tm.owners = attribute(net, t);
+      tm.per_layer.assign(net.layers.size(), {});
+    }
+    if (t.size() != tm.owners.size()) throw std::logic_error("bench: the number of dispatches changed between runs");
+    std::vector<double> layer_ms(net.layers.size(), 0.0);
+    for (size_t i = 0; i < t.size(); ++i) layer_ms[tm.owners[i].layer] += t[i].ms;
+    for (uint32_t i = 0; i < net.layers.size(); ++i) tm.per_layer[i].push_back(layer_ms[i]);
+    tm.gpu.push_back(sum_ms(t));
+  };
+  auto time_sequentially = [&](size_t k) {
+    for (uint32_t w = 0; w < o.warmup; ++w) timed[k].compiled->run(input);
+    for (uint32_t rep = 0; rep < o.reps; ++rep) time_once(k);
+    timed[k].compiled.reset();
+  };
+  // Networks are kept for interleaved timing while they fit in 7/8 of the device's memory
+  // together (the rest for the driver and staging); past that, the ones kept are timed now, one
+  // after the other, and so is every later mode.
+  auto go_sequential = [&](size_t upto) {
+    r.interleaved = false;
+    for (size_t j = 0; j < upto; ++j)
+      if (timed[j].compiled) time_sequentially(j);
+  };
+
+  for (size_t k = 0; k < o.modes.size(); ++k) {
+    const NumericMode& mode = o.modes[k];
     ModeResult mr;
     mr.mode = mode;
     if (auto why = device.traits().refusal(mode)) {
@@ -354,8 +407,10 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
       r.modes.push_back(std::move(mr));
       continue;
     }
+    if (r.interleaved && heap && held_bytes + last_bytes > heap / 8 * 7) go_sequential(k);
     auto t0 = Clock::now();
-    graph::CompiledNetwork compiled(device, net, {o.batch, mode, false, false, ts});
+    timed[k].compiled = std::make_unique<graph::CompiledNetwork>(device, net, graph::ExecuteOptions{o.batch, mode, false, false, ts});
+    graph::CompiledNetwork& compiled = *timed[k].compiled;
     mr.build_ms = ms_since(t0);
     mr.weight_bytes = compiled.weight_bytes();
     mr.activation_bytes = compiled.activation_bytes();
@@ -383,37 +438,42 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
         break;
     }
     mr.verification.ms = ms_since(t0);
-    if (!mr.verification.passed) {
-      r.modes.push_back(std::move(mr));
+    r.modes.push_back(std::move(mr));
+    if (!r.modes.back().verification.passed) {
+      timed[k].compiled.reset();
       continue;
     }
+    const uint64_t bytes = compiled.weight_bytes() + compiled.activation_bytes();
+    last_bytes = bytes;
+    if (r.interleaved && heap && held_bytes + bytes > heap / 8 * 7) go_sequential(k);
+    if (r.interleaved)
+      held_bytes += bytes;
+    else
+      time_sequentially(k);
+  }
 
-    for (uint32_t w = 0; w < o.warmup; ++w) compiled.run(input);
-    std::vector<double> compute, gpu, upload, download, cpu;
-    std::vector<std::vector<double>> per_layer(net.layers.size());
-    std::vector<Owner> owners;
-    for (uint32_t rep = 0; rep < o.reps; ++rep) {
-      const double cpu0 = process_cpu_ms();
-      compiled.run(input);
-      cpu.push_back(process_cpu_ms() - cpu0);
-      const graph::RunTiming& rt = compiled.last_run_timing();
-      compute.push_back(rt.execute_ms);
-      upload.push_back(rt.upload_ms);
-      download.push_back(rt.download_ms);
-      if (!ts) continue;
-      const auto t = compiled.timings();
-      if (rep == 0) owners = attribute(net, t);
-      if (t.size() != owners.size()) throw std::logic_error("bench: the number of dispatches changed between runs");
-      std::vector<double> layer_ms(net.layers.size(), 0.0);
-      for (size_t k = 0; k < t.size(); ++k) layer_ms[owners[k].layer] += t[k].ms;
-      for (uint32_t i = 0; i < net.layers.size(); ++i) per_layer[i].push_back(layer_ms[i]);
-      gpu.push_back(sum_ms(t));
-    }
-    mr.compute_ms = stats_of(compute);
-    mr.upload_ms = stats_of(upload);
-    mr.download_ms = stats_of(download);
-    mr.cpu_ms = stats_of(cpu);
-    if (ts) mr.gpu_ms = stats_of(gpu);
+  // Phase 2 (interleaved): warm-up runs of every mode, then rep 1 of every mode, rep 2 of
+  // every mode, ...: a host whose speed drifts during the benchmark (frequency, neighbours on a
+  // shared machine) then slows every mode alike, and the ratios stay fair.
+  if (r.interleaved) {
+    for (uint32_t w = 0; w < o.warmup; ++w)
+      for (size_t k = 0; k < timed.size(); ++k)
+        if (timed[k].compiled) timed[k].compiled->run(input);
+    for (uint32_t rep = 0; rep < o.reps; ++rep)
+      for (size_t k = 0; k < timed.size(); ++k)
+        if (timed[k].compiled) time_once(k);
+    for (Timed& tm : timed) tm.compiled.reset();
+  }
+
+  for (size_t k = 0; k < r.modes.size(); ++k) {
+    ModeResult& mr = r.modes[k];
+    Timed& tm = timed[k];
+    if (mr.refused || !mr.verification.passed) continue;
+    mr.compute_ms = stats_of(tm.compute);
+    mr.upload_ms = stats_of(tm.upload);
+    mr.download_ms = stats_of(tm.download);
+    mr.cpu_ms = stats_of(tm.cpu);
+    if (ts) mr.gpu_ms = stats_of(tm.gpu);
 
     // Layers with dispatches, with their kernels and the layers fused into them. Without
     // timestamps the dispatches are not known: every layer that computes anything is listed,
@@ -421,7 +481,7 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
     std::vector<std::vector<std::string>> kernels(net.layers.size());
     std::vector<std::set<uint32_t>> fused(net.layers.size());
     std::set<uint32_t> fused_away;
-    for (const Owner& ow : owners) {
+    for (const Owner& ow : tm.owners) {
       kernels[ow.layer].push_back(ow.kernel);
       for (uint32_t f : ow.fused) fused[ow.layer].insert(f), fused_away.insert(f);
     }
@@ -434,7 +494,7 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
       lr.kind = graph::kind_name(net.layers[i].kind);
       lr.kernels = kernels[i];
       lr.dispatches = static_cast<uint32_t>(kernels[i].size());
-      if (ts) lr.ms = stats_of(per_layer[i]);
+      if (ts) lr.ms = stats_of(tm.per_layer[i]);
       lr.cost = layer_cost(net, i, o.batch);
       for (uint32_t f : fused[i]) {
         // The fused layer reads its other operands from memory; this layer's own output is
@@ -449,7 +509,6 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
       }
       mr.layers.push_back(std::move(lr));
     }
-    r.modes.push_back(std::move(mr));
   }
   return r;
 }

@@ -66,6 +66,7 @@ struct BenchOptions {
   uint32_t reps = 5;    // timed runs
   Verify verify = Verify::Sampled;
   bool host_timing = false;  // ignore timestamps even where the device has them
+  bool interleave = true;    // time the modes' reps in turn (needs all their networks in memory at once)
 };
 
 struct Verification {
@@ -108,6 +109,7 @@ struct ModeResult {
 struct BenchResult {
   std::string timing;  // "gpu_timestamps" or "host"
   uint32_t batch = 1, warmup = 0, reps = 0;
+  bool interleaved = false;  // the modes' timed runs took turns (else each mode's ran in a row)
   uint64_t macs = 0;   // conv + dense, whole batch
   std::vector<ModeResult> modes;
   bool verified() const;  // every mode that ran passed its verification

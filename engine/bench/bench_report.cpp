@@ -402,7 +402,7 @@ json bench_json(const BenchResult& r, const Workload& w, const DeviceTraits& t, 
           {"workload", workload},
           {"device", device_json(t)},
           {"host", host_json()},
-          {"timing", {{"source", r.timing}, {"warmup", r.warmup}, {"reps", r.reps}}},
+          {"timing", {{"source", r.timing}, {"warmup", r.warmup}, {"reps", r.reps}, {"interleaved", r.interleaved}}},
           {"peak", peak},
           {"verified", r.verified()},
           {"modes", modes},
@@ -425,7 +425,8 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
     << "\n";
   o << "timing: " << (r.timing == "host" ? "host wall clock (no per-layer times)" : "GPU timestamps around every dispatch")
     << "; " << r.warmup << " warm-up run(s) after the verified first run, then " << r.reps
-    << " timed runs: min / median / max\n";
+    << " timed runs" << (r.interleaved && r.modes.size() > 1 ? " per mode, the modes taking turns run by run" : "")
+    << ": min / median / max\n";
   if (ps.peak)
     o << "peak: fp32 " << fmt("%.1f", peak_flops) << " GFLOP/s (" << ps.peak->fp32_best_variant << "), copy "
       << fmt("%.1f", peak_bw) << " GB/s — "

@@ -35,8 +35,9 @@ struct Result {
   std::string out;
 };
 
-Result cli(const std::string& args) {
-  const std::string cmd = std::string(LOCKSTEP_CLI) + " " + args + " 2>&1";
+// `env`: VAR=VALUE assignments for the child ("" for none).
+Result cli_env(const std::string& env, const std::string& args) {
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(LOCKSTEP_CLI) + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   Result r;
   if (!p) return r;
@@ -47,6 +48,7 @@ Result cli(const std::string& args) {
   r.status = WIFEXITED(s) ? WEXITSTATUS(s) : -1;
   return r;
 }
+Result cli(const std::string& args) { return cli_env("", args); }
 
 std::filesystem::path scratch() {
   static const auto dir = [] {
@@ -332,6 +334,36 @@ TEST(Bench, FullVerificationOfABatchAgainstAWholeReferencePass) {
   EXPECT_EQ(v["compared"], 2 * 1000);  // the batch's 2 x 1000 class probabilities
   EXPECT_EQ(j["workload"]["batch"], 2);
   EXPECT_GT(j["modes"][0]["totals"]["images_per_s_with_transfers"].get<double>(), 0.0);
+}
+
+// The modes take turns run by run unless told otherwise, or unless their networks do not fit in
+// 7/8 of the device's memory together; every mode still gets its reps.
+TEST(BenchOp, ModesTakeTurnsWhenTheyFitTogether) {
+  auto run = [](const std::string& extra, const std::string& env) {
+    const auto path = scratch() / "turns.json";
+    std::filesystem::remove(path);
+    const Result r = cli_env(env, "bench-op --device 0 --op conv2d --shape c=4,h=8,w=8,co=8,k=3,s=1,p=1 --order both "
+                                  "--warmup 1 --reps 3 --peak none " + extra + " --json " + path.string());
+    EXPECT_EQ(r.status, 0) << r.out;
+    return read_json(path);
+  };
+  const json turns = run("", "");
+  expect_schema(turns, "lockstep bench --json");
+  EXPECT_TRUE(turns["timing"]["interleaved"].get<bool>());
+  const json row = run("--sequential", "");
+  EXPECT_FALSE(row["timing"]["interleaved"].get<bool>());
+  // A budget that holds one network but not two in its 7/8.
+  const uint64_t one = turns["modes"][0]["weight_bytes"].get<uint64_t>() + turns["modes"][0]["activation_bytes"].get<uint64_t>();
+  const json tight = run("", "LOCKSTEP_DEVICE_MEMORY_LIMIT=" + std::to_string(2 * one));
+  EXPECT_FALSE(tight["timing"]["interleaved"].get<bool>());
+  for (const json* j : {&turns, &row, &tight}) {
+    ASSERT_EQ((*j)["modes"].size(), 2u);
+    for (const json& m : (*j)["modes"]) {
+      EXPECT_TRUE(m["verification"]["passed"].get<bool>());
+      EXPECT_LE(m["totals"]["compute_ms"]["min"].get<double>(), m["totals"]["compute_ms"]["median"].get<double>());
+      EXPECT_TRUE(m["layers"][0]["ms"]["median"].is_number());
+    }
+  }
 }
 
 TEST(BenchOp, HostTimingHasTotalsButNoPerLayerTimes) {
