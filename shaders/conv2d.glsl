@@ -86,6 +86,7 @@ uint t_n, t_cb, t_opix;  // image, channel block, first output pixel of the tile
 int t_seg0;              // flattened input offset of the segment of ky = 0 in its plane
 bool t_live;
 bool t_outok[P];
+vec4 ls_mac4(vec4 a, vec4 xv, vec4 wv);  // the order's multiply-accumulate
 // Valid taps (separable: the input row is valid and the input column is). FLAT: per pixel,
 // bit ky of t_rowbits[p] and bit kx of t_colbits[p]. Rows: bit ky of t_rowbits[0] for the
 // whole tile, bit j of t_colbits[0] for segment column j.
@@ -159,57 +160,70 @@ void tile_setup() {
   }
 }
 
-vec4 ls_mac4(vec4 a, vec4 xv, vec4 wv);  // the order's multiply-accumulate
 
-// acc += input channel ci of the reduction, ky then kx ascending.
-void accumulate_channel(uint ci) {
+// The values one step of the reduction reads: CU input channels x KH rows. Per row, the tap
+// inputs (+0.0 in the padding) and the lane's share of the row's weight vec4s.
+const uint NXIN = FLAT ? P * KW : RS;  // tap inputs per row
+float s_xin[CU * KH * NXIN];
+vec4 s_wq[CU * KH * NQ];
+uint s_wrow[CU * KH];  // first weight vec4 of each row (loads without sharing)
+
+// Reads row r = k * KH + ky of the step: input channel ci, kernel row ky.
+void read_row(uint r, uint ci, uint ky) {
   uint lane = gl_SubgroupInvocationID & (GG - 1u);
   int vmax = int(pc.x_vecs) - 1;
-  {
-    int plane = int((t_n * pc.c_in + ci) * pc.h * pc.w);
-    [[unroll]] for (uint ky = 0u; ky < KH; ++ky) {
-      // The row segment: RS consecutive input values from flattened offset `start`.
-      int start = plane + t_seg0 + int(ky * pc.w);
-      int v0 = start >> 2;  // floor: start may be negative above the image
-      uint s = ALIGNED ? uint((int(ky) - int(PT)) * int(WM4) - int(PL)) & 3u : uint(start) & 3u;
-      uint nx = ALIGNED ? (s + RS + 3u) / 4u : NXV;
-      vec4 xq[NXV];
-      [[unroll]] for (uint k = 0u; k < NXV; ++k)
-        if (k < nx) xq[k] = x_vec(clamp(v0 + int(k), 0, vmax));
-      float seg[RS];
-      [[unroll]] for (uint j = 0u; j < RS; ++j) {
-        if (ALIGNED) {
-          seg[j] = xq[(s + j) >> 2][(s + j) & 3u];
-        } else {
-          uint c = (s + j) & 3u;
-          vec4 v = s + (j & 3u) >= 4u ? xq[min((j >> 2) + 1u, NXV - 1u)] : xq[j >> 2];
-          seg[j] = c == 0u ? v.x : (c == 1u ? v.y : (c == 2u ? v.z : v.w));
-        }
-      }
-      // The tap inputs, +0.0 in the padding: per (pixel, kx) in FLAT tiles (a segment value can
-      // be a valid tap for one pixel and padding for its neighbour in the next row), else per
-      // segment column.
-      float xin[FLAT ? P * KW : RS];
-      if (FLAT) {
-        [[unroll]] for (uint p = 0u; p < P; ++p)
-          [[unroll]] for (uint kx = 0u; kx < KW; ++kx)
-            xin[p * KW + kx] = ((t_rowbits[p] >> ky) & (t_colbits[p] >> kx) & 1u) != 0u ? seg[p + kx] : 0.0;
-      } else {
-        bool row = ((t_rowbits[0] >> ky) & 1u) != 0u;
-        [[unroll]] for (uint j = 0u; j < RS; ++j) xin[j] = row && ((t_colbits[0] >> j) & 1u) != 0u ? seg[j] : 0.0;
-      }
-      uint wrow = ((t_cb * pc.c_in + ci) * KH + ky) * NWV;
-      vec4 wq[NQ];
-      if (share_weights()) {
-        [[unroll]] for (uint q = 0u; q < NQ; ++q) wq[q] = w_vec(wrow + min(q * GG + lane, NWV - 1u));
-      }
+  int plane = int((t_n * pc.c_in + ci) * pc.h * pc.w);
+  // The row segment: RS consecutive input values from flattened offset `start`.
+  int start = plane + t_seg0 + int(ky * pc.w);
+  int v0 = start >> 2;  // floor: start may be negative above the image
+  uint s = ALIGNED ? uint((int(ky) - int(PT)) * int(WM4) - int(PL)) & 3u : uint(start) & 3u;
+  uint nx = ALIGNED ? (s + RS + 3u) / 4u : NXV;
+  vec4 xq[NXV];
+  [[unroll]] for (uint k = 0u; k < NXV; ++k)
+    if (k < nx) xq[k] = x_vec(clamp(v0 + int(k), 0, vmax));
+  float seg[RS];
+  [[unroll]] for (uint j = 0u; j < RS; ++j) {
+    if (ALIGNED) {
+      seg[j] = xq[(s + j) >> 2][(s + j) & 3u];
+    } else {
+      uint c = (s + j) & 3u;
+      vec4 v = s + (j & 3u) >= 4u ? xq[min((j >> 2) + 1u, NXV - 1u)] : xq[j >> 2];
+      seg[j] = c == 0u ? v.x : (c == 1u ? v.y : (c == 2u ? v.z : v.w));
+    }
+  }
+  // The tap inputs, +0.0 in the padding: per (pixel, kx) in FLAT tiles (a segment value can
+  // be a valid tap for one pixel and padding for its neighbour in the next row), else per
+  // segment column.
+  if (FLAT) {
+    [[unroll]] for (uint p = 0u; p < P; ++p)
+      [[unroll]] for (uint kx = 0u; kx < KW; ++kx)
+        s_xin[r * NXIN + p * KW + kx] = ((t_rowbits[p] >> ky) & (t_colbits[p] >> kx) & 1u) != 0u ? seg[p + kx] : 0.0;
+  } else {
+    bool row = ((t_rowbits[0] >> ky) & 1u) != 0u;
+    [[unroll]] for (uint j = 0u; j < RS; ++j)
+      s_xin[r * NXIN + j] = row && ((t_colbits[0] >> j) & 1u) != 0u ? seg[j] : 0.0;
+  }
+  uint wrow = ((t_cb * pc.c_in + ci) * KH + ky) * NWV;
+  s_wrow[r] = wrow;
+  if (share_weights()) {
+    [[unroll]] for (uint q = 0u; q < NQ; ++q) s_wq[r * NQ + q] = w_vec(wrow + min(q * GG + lane, NWV - 1u));
+  }
+}
+
+// acc += input channels [ci, ci + CU), each ky then kx ascending. The step's inputs are read
+// first, then the multiply-adds run one vec4 group of output channels (P accumulators) at a
+// time: on CPU drivers the accumulators of a whole tile do not fit in registers, and this
+// order moves each of them in and out once per step instead of once per tap.
+void accumulate_step(uint ci) {
+  [[unroll]] for (uint k = 0u; k < CU; ++k)
+    [[unroll]] for (uint ky = 0u; ky < KH; ++ky) read_row(k * KH + ky, ci + k, ky);
+  [[unroll]] for (uint g = 0u; g < MG; ++g) {
+    [[unroll]] for (uint r = 0u; r < CU * KH; ++r) {
       [[unroll]] for (uint kx = 0u; kx < KW; ++kx) {
-        [[unroll]] for (uint g = 0u; g < MG; ++g) {
-          uint e = kx * MG + g;
-          vec4 wv = share_weights() ? subgroupShuffle(wq[e / GG], e % GG) : w_vec(wrow + e);
-          [[unroll]] for (uint p = 0u; p < P; ++p)
-            acc[g * P + p] = ls_mac4(acc[g * P + p], vec4(xin[FLAT ? p * KW + kx : p * SW + kx]), wv);
-        }
+        uint e = kx * MG + g;
+        vec4 wv = share_weights() ? subgroupShuffle(s_wq[r * NQ + e / GG], e % GG) : w_vec(s_wrow[r] + e);
+        [[unroll]] for (uint p = 0u; p < P; ++p)
+          acc[g * P + p] = ls_mac4(acc[g * P + p], vec4(s_xin[r * NXIN + (FLAT ? p * KW + kx : p * SW + kx)]), wv);
       }
     }
   }
@@ -219,9 +233,7 @@ void accumulate_channel(uint ci) {
 // accumulators, which costs as much as a 1x1 convolution's multiply-adds for one channel. One
 // loop level only, for the same reason.
 void accumulate_channels(uint c0, uint c1) {
-  for (uint ci = c0; ci < c1; ci += CU) {
-    [[unroll]] for (uint k = 0u; k < CU; ++k) accumulate_channel(ci + k);
-  }
+  for (uint ci = c0; ci < c1; ci += CU) accumulate_step(ci);
 }
 
 float ls_finish(float v, uint co, float r);  // the order's bias, residual add (r) and ReLU

@@ -39,11 +39,11 @@ Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode
   const bool cpu = t.device_type == "cpu";
 
   // Tile shape. On CPU drivers every per-invocation load costs about as much as a dozen
-  // vector multiply-adds, so big tiles pay off: 16 channels x 4 pixels for 3x3 and larger
-  // kernels, 32 x 4 for 1x1 (whose input value feeds fewer taps), measured best on lavapipe
-  // (README "Speed"). GPUs keep registers for occupancy: 8 x 4.
-  const bool pointwise = s.kh * s.kw == 1;
-  mg_ = cpu ? (pointwise ? 8 : 4) : 2;
+  // vector multiply-adds, so big tiles pay off: 32 channels x 4 pixels (the multiply-adds run
+  // one vec4 group of channels at a time, so the tile's size is not bounded by registers),
+  // measured best on lavapipe for 3x3 and 1x1 alike (README "Benchmarking"). GPUs keep registers for
+  // occupancy: 8 x 4.
+  mg_ = cpu ? 8 : 2;
   p_ = 4;
   if (options.tile_channels) mg_ = options.tile_channels / 4;
   if (options.tile_pixels) p_ = options.tile_pixels;
