@@ -93,6 +93,7 @@ int bench(Context& ctx, const BenchCliOptions& o) {
   bo.verify = bench::parse_verify(o.verify);
   bo.host_timing = o.host_timing;
   bo.interleave = !o.sequential;
+  bo.peak_alongside = o.peak != "none";
   if (o.batch == 0) throw std::invalid_argument("--batch 0: expected >= 1");
   if (o.reps == 0) throw std::invalid_argument("--reps 0: expected >= 1");
 

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "graph/executor.hpp"
+#include "bench/peak.hpp"
 #include "graph/reference_forward.hpp"
 #include "reference/reference.hpp"
 
@@ -384,9 +385,19 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
     for (uint32_t i = 0; i < net.layers.size(); ++i) tm.per_layer[i].push_back(layer_ms[i]);
     tm.gpu.push_back(sum_ms(t));
   };
+  // The ceiling, re-measured after every round of timed runs (interleaved: after rep i of every
+  // mode; sequential: after each run).
+  std::unique_ptr<PeakProbe> probe;
+  if (o.peak_alongside) {
+    probe = std::make_unique<PeakProbe>(device, 100.0, o.host_timing);
+    r.peak_probe = probe->name();
+  }
+  auto sample_peak = [&] {
+    if (probe) r.peak_alongside.push_back(probe->sample());
+  };
   auto time_sequentially = [&](size_t k) {
     for (uint32_t w = 0; w < o.warmup; ++w) timed[k].compiled->run(input);
-    for (uint32_t rep = 0; rep < o.reps; ++rep) time_once(k);
+    for (uint32_t rep = 0; rep < o.reps; ++rep) time_once(k), sample_peak();
     timed[k].compiled.reset();
   };
   // Networks are kept for interleaved timing while they fit in 7/8 of the device's memory
@@ -459,11 +470,14 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
     for (uint32_t w = 0; w < o.warmup; ++w)
       for (size_t k = 0; k < timed.size(); ++k)
         if (timed[k].compiled) timed[k].compiled->run(input);
-    for (uint32_t rep = 0; rep < o.reps; ++rep)
+    for (uint32_t rep = 0; rep < o.reps; ++rep) {
       for (size_t k = 0; k < timed.size(); ++k)
         if (timed[k].compiled) time_once(k);
+      sample_peak();
+    }
     for (Timed& tm : timed) tm.compiled.reset();
   }
+  if (probe) probe->verify();
 
   for (size_t k = 0; k < r.modes.size(); ++k) {
     ModeResult& mr = r.modes[k];

@@ -67,6 +67,7 @@ struct BenchOptions {
   Verify verify = Verify::Sampled;
   bool host_timing = false;  // ignore timestamps even where the device has them
   bool interleave = true;    // time the modes' reps in turn (needs all their networks in memory at once)
+  bool peak_alongside = true;  // re-measure the fp32 ceiling after every round of timed runs (PeakProbe)
 };
 
 struct Verification {
@@ -110,6 +111,8 @@ struct BenchResult {
   std::string timing;  // "gpu_timestamps" or "host"
   uint32_t batch = 1, warmup = 0, reps = 0;
   bool interleaved = false;  // the modes' timed runs took turns (else each mode's ran in a row)
+  std::string peak_probe;             // what PeakProbe measured ("" when off)
+  std::vector<double> peak_alongside; // its GFLOP/s, one sample per round of timed runs
   uint64_t macs = 0;   // conv + dense, whole batch
   std::vector<ModeResult> modes;
   bool verified() const;  // every mode that ran passed its verification

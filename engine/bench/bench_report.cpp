@@ -296,6 +296,7 @@ json bench_json(const BenchResult& r, const Workload& w, const DeviceTraits& t, 
   const double peak_flops = ps.peak ? ps.peak->fp32_gflops : 0.0;
   const double peak_bw = ps.peak ? ps.peak->copy_gbps : 0.0;
   auto pct = [](double v, double peak) { return peak > 0 ? json(100.0 * v / peak) : json(nullptr); };
+  const double alongside = r.peak_alongside.empty() ? 0.0 : stats_of(r.peak_alongside).median;
 
   json workload = {{"command", w.command}, {"batch", r.batch}, {"macs", r.macs}, {"gflop", 2.0 * double(r.macs) / 1e9},
                    {"network", net.name}};
@@ -353,6 +354,7 @@ json bench_json(const BenchResult& r, const Workload& w, const DeviceTraits& t, 
                     {"cpu_ms", stats_json(m.cpu_ms)},
                     {"gflops", gflops(r.macs, med)},
                     {"percent_of_peak", pct(gflops(r.macs, med), peak_flops)},
+                    {"percent_of_peak_alongside", pct(gflops(r.macs, med), alongside)},
                     {"images_per_s", 1000.0 * r.batch / med},
                     {"images_per_s_with_transfers", 1000.0 * r.batch / (med + m.upload_ms.median + m.download_ms.median)}};
     json layers = json::array();
@@ -404,6 +406,11 @@ json bench_json(const BenchResult& r, const Workload& w, const DeviceTraits& t, 
           {"host", host_json()},
           {"timing", {{"source", r.timing}, {"warmup", r.warmup}, {"reps", r.reps}, {"interleaved", r.interleaved}}},
           {"peak", peak},
+          {"peak_alongside", r.peak_alongside.empty()
+                                 ? json(nullptr)
+                                 : json({{"variant", r.peak_probe},
+                                         {"samples", r.peak_alongside.size()},
+                                         {"fp32_gflops", stats_json(stats_of(r.peak_alongside))}})},
           {"verified", r.verified()},
           {"modes", modes},
           {"ratios", ratios}};
@@ -435,6 +442,13 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
       << "\n";
   else
     o << "peak: none (--peak none): no % of peak\n";
+  if (!r.peak_alongside.empty()) {
+    const Stats a = stats_of(r.peak_alongside);
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "peak alongside: fp32 %.1f GFLOP/s median (%.1f-%.1f over %zu samples, one per round of timed runs; ",
+                  a.median, a.min, a.max, r.peak_alongside.size());
+    o << buf << r.peak_probe << ")\n";
+  }
 
   for (const ModeResult& m : r.modes) {
     o << "\n" << mode_name(m.mode) << ": ";
@@ -469,6 +483,7 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
     if (r.macs) {
       o << fmt("%.1f GFLOP/s", gf);
       if (peak_flops > 0) o << fmt(" = %.1f%% of peak", 100.0 * gf / peak_flops);
+      if (!r.peak_alongside.empty()) o << fmt(" (%.1f%% of the peak alongside)", 100.0 * gf / stats_of(r.peak_alongside).median);
       o << ", ";
     }
     o << fmt("%.2f images/s", 1000.0 * r.batch / med);

@@ -188,6 +188,72 @@ CopyResult measure_transfer_copy(Device& device, Buffer& src, Buffer& dst, uint6
 
 }  // namespace
 
+struct PeakProbe::Impl {
+  struct Part {
+    MadVariant v;
+    std::unique_ptr<Buffer> out;
+    std::unique_ptr<Sequence> seq;
+  };
+  Device* device = nullptr;
+  bool ts = false;
+  double target_ms = 0;
+  std::vector<Part> parts;
+};
+
+PeakProbe::PeakProbe(Device& device, double target_ms, bool host_timing) : impl_(std::make_unique<Impl>()) {
+  Impl& im = *impl_;
+  im.device = &device;
+  im.ts = use_timestamps(device, host_timing);
+  im.target_ms = target_ms;
+  PeakOptions o;
+  o.target_ms = target_ms;
+  o.reps = 1;
+  o.host_timing = host_timing;
+  for (uint32_t chains : {8u, 16u}) {
+    Impl::Part p;
+    p.v.precision = "fp32", p.v.width = 4, p.v.chains = chains, p.v.fma = false;
+    measure_variant(device, p.v, o);  // calibrates v.iters (and checks one run)
+    if (!p.v.verified) throw std::runtime_error("peak probe: the checksum of " + p.v.name() + " is wrong");
+    KernelDesc desc;
+    desc.shader = shader_of(p.v);
+    desc.bindings = 1;
+    desc.push_bytes = sizeof(MadPush);
+    desc.workgroup_size = std::min<uint32_t>(64, device.traits().max_workgroup_invocations);
+    desc.spec = {{10, p.v.chains}, {11, 0u}};
+    const Kernel& kernel = device.kernel(desc);
+    const uint64_t groups = kMadInvocations / desc.workgroup_size;
+    p.out = std::make_unique<Buffer>(device.create_buffer(p.v.invocations * 4));
+    p.seq = std::make_unique<Sequence>(device, im.ts);
+    p.seq->dispatch(kernel, {{p.out.get()}}, MadPush{static_cast<uint32_t>(p.v.iters), kMul, kAdd, kStart}, groups,
+                    "peak probe");
+    im.parts.push_back(std::move(p));
+  }
+}
+
+PeakProbe::~PeakProbe() = default;
+
+double PeakProbe::sample() {
+  double best = 0;
+  for (Impl::Part& p : impl_->parts) best = std::max(best, p.v.flops / (timed_submit(*p.seq, impl_->ts) * 1e6));
+  return best;
+}
+
+void PeakProbe::verify() const {
+  for (const Impl::Part& p : impl_->parts) {
+    const auto got = impl_->device->download_all<float>(*p.out, p.v.invocations);
+    double expect[16];
+    for (uint32_t g = 0; g < 16; ++g) expect[g] = expected_checksum(g, p.v);
+    for (uint64_t g = 0; g < p.v.invocations; ++g)
+      if (!(std::fabs(double(got[g]) - expect[g % 16]) <= 1e-5 * std::fabs(expect[g % 16])))
+        throw std::runtime_error("peak probe: the checksum of " + p.v.name() + " is wrong at invocation " +
+                                 std::to_string(g));
+  }
+}
+
+std::string PeakProbe::name() const {
+  return "fp32 vec4 8|16 chains mul+add, " + std::to_string(static_cast<int>(impl_->target_ms)) + " ms dispatches";
+}
+
 std::string MadVariant::name() const {
   return precision + (width == 4 ? " vec4 " : " scalar ") + std::to_string(chains) + (chains == 1 ? " chain " : " chains ") +
          (fma ? "fma" : "mul+add");

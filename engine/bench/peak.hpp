@@ -11,6 +11,7 @@
 // by the shaders is verified on the host, so no work can have been optimised away.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,5 +73,26 @@ PeakResult measure_peak(Device& device, const PeakOptions& options = {});
 // A fast measurement for `lockstep bench` when no cached result exists: fp32 vec4 with 2, 4 and
 // 8 chains, multiply then add and fma, and the copies.
 PeakOptions quick_peak_options();
+
+// The fp32 multiply-add ceiling re-measured while a benchmark runs: fp32 vec4 mul+add with 8 and
+// with 16 chains, each calibrated once to ~`target_ms` a dispatch (as long as `lockstep peak`'s:
+// on lavapipe 20 ms dispatches read ~15% lower); every sample() times one dispatch of each and
+// returns the better rate (GFLOP/s). A host whose speed drifts (shared
+// machines, frequency scaling) moves this ceiling and the benchmark together, so their ratio
+// is the fair "% of peak". verify() checks every invocation's checksum (throws if one is wrong).
+class PeakProbe {
+ public:
+  PeakProbe(Device& device, double target_ms = 100.0, bool host_timing = false);
+  ~PeakProbe();
+  PeakProbe(const PeakProbe&) = delete;
+  PeakProbe& operator=(const PeakProbe&) = delete;
+  double sample();
+  void verify() const;      // every invocation's checksum of the last dispatches
+  std::string name() const;  // e.g. "fp32 vec4 8|16 chains mul+add, 20 ms dispatches"
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace lockstep::bench

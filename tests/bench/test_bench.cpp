@@ -249,7 +249,12 @@ TEST(BenchOp, ConvolutionInEveryModeIsVerifiedAndReportedAsDocumented) {
   expect_schema(j, "lockstep bench --json");
   EXPECT_TRUE(j["verified"].get<bool>());
   EXPECT_EQ(j["peak"]["source"], "file");
+  // The ceiling re-measured once per round of timed runs (2 reps), and every mode's share of it.
+  ASSERT_TRUE(j["peak_alongside"].is_object());
+  EXPECT_EQ(j["peak_alongside"]["samples"], 2);
+  EXPECT_GT(j["peak_alongside"]["fp32_gflops"]["min"].get<double>(), 0.0);
   ASSERT_EQ(j["modes"].size(), 3u);
+  for (const json& m : j["modes"]) EXPECT_TRUE(m["totals"]["percent_of_peak_alongside"].is_number());
   for (const char* m : {"fixed/muladd/preserve", "fixed/muladd/ftz", "free"}) expect_verified(j, m);
   // Work and traffic by the documented formulas: 7 channels x 9x11 pixels x 5 channels x 3x3 taps.
   const uint64_t macs = 7ull * 9 * 11 * 5 * 3 * 3;
@@ -350,6 +355,7 @@ TEST(BenchOp, ModesTakeTurnsWhenTheyFitTogether) {
   const json turns = run("", "");
   expect_schema(turns, "lockstep bench --json");
   EXPECT_TRUE(turns["timing"]["interleaved"].get<bool>());
+  EXPECT_TRUE(turns["peak_alongside"].is_null());  // --peak none: no ceiling, no probe
   const json row = run("--sequential", "");
   EXPECT_FALSE(row["timing"]["interleaved"].get<bool>());
   // A budget that holds one network but not two in its 7/8.
