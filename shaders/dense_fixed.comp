@@ -68,14 +68,20 @@ void main() {
     [[unroll]] for (uint i = 0u; i < R * NL; ++i) stack[i] = 0.0;
     for (uint j = 0u; j < lane_full; ++j) {
       uint q0 = (first + j) * SQ;
-      [[unroll]] for (uint r = 0u; r < R; ++r) acc[r] = 0.0;
+      // The slice's sums in loop-local values (straight-line code: plain SSA values for the
+      // driver); only the push writes state that lives across iterations. Accumulating in
+      // `acc` itself made llvmpipe mask every multiply-add with the loop's mask (scalar
+      // selects): 2x free order on VGG's fc1.
+      float a[R];
+      [[unroll]] for (uint r = 0u; r < R; ++r) a[r] = 0.0;
       [[unroll]] for (uint k = 0u; k < SQ; ++k) {
         vec4 xv = x_quad(g_sample, q0 + k);
         [[unroll]] for (uint r = 0u; r < R; ++r) {
           vec4 wv = w_quad(weight_row(r), q0 + k);
-          [[unroll]] for (uint c = 0u; c < 4u; ++c) acc[r] = ls_mac(acc[r], xv[c], wv[c]);
+          [[unroll]] for (uint c = 0u; c < 4u; ++c) a[r] = ls_mac(a[r], xv[c], wv[c]);
         }
       }
+      [[unroll]] for (uint r = 0u; r < R; ++r) acc[r] = a[r];
       push_partial(j);
     }
     for (uint j = lane_full; j < lane_slices; ++j) {
