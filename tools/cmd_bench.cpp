@@ -9,6 +9,7 @@
 #include "bench/bench_report.hpp"
 #include "cmd_bench.hpp"
 #include "graph/reference_forward.hpp"
+#include "io/file_util.hpp"
 #include "io/image.hpp"
 #include "models/models.hpp"
 #include "numerics/philox.hpp"
@@ -22,6 +23,17 @@ std::string per_device_path(const std::string& path, uint32_t device, size_t dev
   const auto dot = path.rfind('.');
   const std::string suffix = ".device" + std::to_string(device);
   return dot == std::string::npos ? path + suffix : path.substr(0, dot) + suffix + path.substr(dot);
+}
+
+std::string write_json_for_device(const nlohmann::json& j, const std::string& json_option, uint32_t device,
+                                  size_t devices) {
+  const std::string path = per_device_path(json_option, device, devices);
+  try {
+    io::write_file_atomically(path, {j.dump(1), "\n"});
+  } catch (const std::exception& e) {
+    throw std::runtime_error("--json " + path + ": cannot write the file (" + e.what() + ")");
+  }
+  return path;
 }
 
 namespace {
@@ -143,11 +155,7 @@ int bench(Context& ctx, const BenchCliOptions& o) {
       if (to_stdout) {
         std::cout << j.dump(1) << "\n";
       } else {
-        const std::string path = per_device_path(o.json, di, devices.size());
-        std::ofstream out(path);
-        out << j.dump(1) << "\n";
-        if (!out) throw std::runtime_error("--json " + path + ": cannot write the file");
-        std::printf("wrote %s\n", path.c_str());
+        std::printf("wrote %s\n", write_json_for_device(j, o.json, di, devices.size()).c_str());
       }
     }
     for (const auto& m : r.modes)

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "vk/context.hpp"
 
 namespace lockstep::cli {
@@ -38,6 +40,10 @@ struct BenchCliOptions {
 };
 
 int peak(Context& ctx, const PeakCliOptions& options);
+// Writes `j` to the --json path (NAME.device<N>.json when several devices are measured),
+// atomically: a reader sees the old file or the whole new one. Returns the path written.
+std::string write_json_for_device(const nlohmann::json& j, const std::string& json_option, uint32_t device,
+                                  size_t devices);
 int bench(Context& ctx, const BenchCliOptions& options);
 
 }  // namespace lockstep::cli

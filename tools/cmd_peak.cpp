@@ -1,7 +1,6 @@
 // `lockstep peak`: the device's measured ceilings (engine/bench/peak.hpp), printed as a table
 // or written as JSON, and cached for `lockstep bench`.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "bench/bench_report.hpp"
@@ -10,8 +9,6 @@
 #include "vk/device.hpp"
 
 namespace lockstep::cli {
-
-std::string per_device_path(const std::string& path, uint32_t device, size_t devices);
 
 int peak(Context& ctx, const PeakCliOptions& o) {
   bench::PeakOptions po;
@@ -29,19 +26,18 @@ int peak(Context& ctx, const PeakCliOptions& o) {
     if (o.json != "-") std::fprintf(stderr, "measuring the peak of device %u (%s) ...\n", di, device.traits().name.c_str());
     const bench::PeakResult r = bench::measure_peak(device, po);
     const nlohmann::json j = bench::peak_json(r, device.traits(), bench::utc_now());
-    // A measurement with the default work sizes is what `bench` compares against.
-    if (o.ms >= 50.0 && !o.host_timing) bench::save_peak_cache(device.traits(), j);
+    // Only a whole measurement (every variant, full-size dispatches, GPU timestamps) is what
+    // `bench` compares against.
+    const bool cache = bench::cacheable(po);
+    if (cache) bench::save_peak_cache(device.traits(), j);
     if (o.json.empty()) {
       std::printf("device %u: %s", di, bench::peak_text(r, device.traits()).c_str());
-      const auto cache = bench::peak_cache_path(device.traits());
-      if (o.ms >= 50.0 && !o.host_timing && !cache.empty()) std::printf("  cached for lockstep bench: %s\n", cache.c_str());
+      const auto cache_path = bench::peak_cache_path(device.traits());
+      if (cache && !cache_path.empty()) std::printf("  cached for lockstep bench: %s\n", cache_path.c_str());
     } else if (o.json == "-") {
       std::cout << j.dump(1) << "\n";
     } else {
-      const std::string path = per_device_path(o.json, di, devices.size());
-      std::ofstream out(path);
-      out << j.dump(1) << "\n";
-      if (!out) throw std::runtime_error("--json " + path + ": cannot write the file");
+      const std::string path = write_json_for_device(j, o.json, di, devices.size());
       std::printf("device %u: %s", di, bench::peak_text(r, device.traits()).c_str());
       std::printf("  wrote %s\n", path.c_str());
     }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "bench/stats.hpp"
@@ -59,17 +60,35 @@ std::string shader_of(const MadVariant& v) {
   return "peak_" + v.precision + (v.width == 4 ? "_vec4" : "_scalar");
 }
 
-void measure_variant(Device& device, MadVariant& v, const PeakOptions& o) {
-  const bool ts = use_timestamps(device, o.host_timing);
+// The multiply-add kernel of variant v and its workgroup count; sets v.invocations.
+const Kernel& mad_kernel(Device& device, MadVariant& v, uint64_t* groups) {
   KernelDesc desc;
   desc.shader = shader_of(v);
   desc.bindings = 1;
   desc.push_bytes = sizeof(MadPush);
   desc.workgroup_size = std::min<uint32_t>(64, device.traits().max_workgroup_invocations);
   desc.spec = {{10, v.chains}, {11, v.fma ? 1u : 0u}};
-  const Kernel& kernel = device.kernel(desc);
-  const uint64_t groups = kMadInvocations / desc.workgroup_size;
-  v.invocations = groups * desc.workgroup_size;
+  *groups = kMadInvocations / desc.workgroup_size;
+  v.invocations = *groups * desc.workgroup_size;
+  return device.kernel(desc);
+}
+
+// Every invocation's checksum in `out` equals the host's replay of the recurrence; else the
+// first invocation that differs.
+std::optional<uint64_t> wrong_checksum(Device& device, const Buffer& out, const MadVariant& v) {
+  const auto got = device.download_all<float>(out, v.invocations);
+  const double tol = v.precision == "fp16" ? 1e-2 : 1e-5;
+  double expect[16];
+  for (uint32_t g = 0; g < 16; ++g) expect[g] = expected_checksum(g, v);
+  for (uint64_t g = 0; g < v.invocations; ++g)
+    if (!(std::fabs(double(got[g]) - expect[g % 16]) <= tol * std::fabs(expect[g % 16]))) return g;
+  return std::nullopt;
+}
+
+void measure_variant(Device& device, MadVariant& v, const PeakOptions& o) {
+  const bool ts = use_timestamps(device, o.host_timing);
+  uint64_t groups = 0;
+  const Kernel& kernel = mad_kernel(device, v, &groups);
   Buffer out = device.create_buffer(v.invocations * 4);
   auto make = [&](uint32_t iters) {
     auto seq = std::make_unique<Sequence>(device, ts);
@@ -106,13 +125,19 @@ void measure_variant(Device& device, MadVariant& v, const PeakOptions& o) {
   v.gflops = v.flops / (v.best_ms * 1e6);
   v.median_gflops = v.flops / (v.median_ms * 1e6);
 
-  const auto got = device.download_all<float>(out, v.invocations);
-  const double tol = v.precision == "fp16" ? 1e-2 : 1e-5;
-  double expect[16];
-  for (uint32_t g = 0; g < 16; ++g) expect[g] = expected_checksum(g, v);
-  v.verified = true;
-  for (uint64_t g = 0; g < v.invocations && v.verified; ++g)
-    if (!(std::fabs(double(got[g]) - expect[g % 16]) <= tol * std::fabs(expect[g % 16]))) v.verified = false;
+  v.verified = !wrong_checksum(device, out, v);
+}
+
+// A copy's figures from its timed runs: `bytes` per buffer, read and written.
+CopyResult copy_result(std::string method, uint64_t bytes, const std::vector<double>& times) {
+  CopyResult c;
+  c.method = std::move(method);
+  c.bytes = bytes;
+  const Stats st = stats_of(times);
+  c.best_ms = st.min, c.median_ms = st.median;
+  c.gbps = 2.0 * double(bytes) / (c.best_ms * 1e6);
+  c.median_gbps = 2.0 * double(bytes) / (c.median_ms * 1e6);
+  return c;
 }
 
 // `per_invocation` vec4s per invocation, with a grid stride: consecutive invocations touch
@@ -135,14 +160,7 @@ CopyResult measure_shader_copy(Device& device, Buffer& src, Buffer& dst, uint64_
   timed_submit(seq, ts);  // warm-up
   std::vector<double> times;
   for (uint32_t r = 0; r < std::max<uint32_t>(3, 3 * o.reps); ++r) times.push_back(timed_submit(seq, ts));
-  CopyResult c;
-  c.method = "shader, " + std::to_string(per_invocation) + " vec4/invocation";
-  c.bytes = bytes;
-  const Stats st = stats_of(times);
-  c.best_ms = st.min, c.median_ms = st.median;
-  c.gbps = 2.0 * double(bytes) / (c.best_ms * 1e6);
-  c.median_gbps = 2.0 * double(bytes) / (c.median_ms * 1e6);
-  return c;
+  return copy_result("shader, " + std::to_string(per_invocation) + " vec4/invocation", bytes, times);
 }
 
 CopyResult measure_transfer_copy(Device& device, Buffer& src, Buffer& dst, uint64_t bytes, const PeakOptions& o) {
@@ -176,14 +194,7 @@ CopyResult measure_transfer_copy(Device& device, Buffer& src, Buffer& dst, uint6
   once();  // warm-up
   std::vector<double> times;
   for (uint32_t r = 0; r < std::max<uint32_t>(3, 3 * o.reps); ++r) times.push_back(once());
-  CopyResult c;
-  c.method = "vkCmdCopyBuffer";
-  c.bytes = bytes;
-  const Stats st = stats_of(times);
-  c.best_ms = st.min, c.median_ms = st.median;
-  c.gbps = 2.0 * double(bytes) / (c.best_ms * 1e6);
-  c.median_gbps = 2.0 * double(bytes) / (c.median_ms * 1e6);
-  return c;
+  return copy_result("vkCmdCopyBuffer", bytes, times);
 }
 
 }  // namespace
@@ -214,14 +225,8 @@ PeakProbe::PeakProbe(Device& device, double target_ms, bool host_timing) : impl_
     p.v.precision = "fp32", p.v.width = 4, p.v.chains = chains, p.v.fma = false;
     measure_variant(device, p.v, o);  // calibrates v.iters (and checks one run)
     if (!p.v.verified) throw std::runtime_error("peak probe: the checksum of " + p.v.name() + " is wrong");
-    KernelDesc desc;
-    desc.shader = shader_of(p.v);
-    desc.bindings = 1;
-    desc.push_bytes = sizeof(MadPush);
-    desc.workgroup_size = std::min<uint32_t>(64, device.traits().max_workgroup_invocations);
-    desc.spec = {{10, p.v.chains}, {11, 0u}};
-    const Kernel& kernel = device.kernel(desc);
-    const uint64_t groups = kMadInvocations / desc.workgroup_size;
+    uint64_t groups = 0;
+    const Kernel& kernel = mad_kernel(device, p.v, &groups);
     p.out = std::make_unique<Buffer>(device.create_buffer(p.v.invocations * 4));
     p.seq = std::make_unique<Sequence>(device, im.ts);
     p.seq->dispatch(kernel, {{p.out.get()}}, MadPush{static_cast<uint32_t>(p.v.iters), kMul, kAdd, kStart}, groups,
@@ -239,15 +244,10 @@ double PeakProbe::sample() {
 }
 
 void PeakProbe::verify() const {
-  for (const Impl::Part& p : impl_->parts) {
-    const auto got = impl_->device->download_all<float>(*p.out, p.v.invocations);
-    double expect[16];
-    for (uint32_t g = 0; g < 16; ++g) expect[g] = expected_checksum(g, p.v);
-    for (uint64_t g = 0; g < p.v.invocations; ++g)
-      if (!(std::fabs(double(got[g]) - expect[g % 16]) <= 1e-5 * std::fabs(expect[g % 16])))
-        throw std::runtime_error("peak probe: the checksum of " + p.v.name() + " is wrong at invocation " +
-                                 std::to_string(g));
-  }
+  for (const Impl::Part& p : impl_->parts)
+    if (auto g = wrong_checksum(*impl_->device, *p.out, p.v))
+      throw std::runtime_error("peak probe: the checksum of " + p.v.name() + " is wrong at invocation " +
+                               std::to_string(*g));
 }
 
 std::string PeakProbe::name() const {
@@ -257,6 +257,13 @@ std::string PeakProbe::name() const {
 std::string MadVariant::name() const {
   return precision + (width == 4 ? " vec4 " : " scalar ") + std::to_string(chains) + (chains == 1 ? " chain " : " chains ") +
          (fma ? "fma" : "mul+add");
+}
+
+bool cacheable(const PeakOptions& o) {
+  const PeakOptions full;
+  for (uint32_t c : full.chains)
+    if (std::find(o.chains.begin(), o.chains.end(), c) == o.chains.end()) return false;
+  return o.target_ms >= 50.0 && !o.host_timing && o.scalar && o.fma && o.copy_bytes >= full.copy_bytes;
 }
 
 PeakOptions quick_peak_options() {

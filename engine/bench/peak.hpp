@@ -70,6 +70,11 @@ struct PeakResult {
 
 PeakResult measure_peak(Device& device, const PeakOptions& options = {});
 
+// Whether a measurement with these options may be cached for `lockstep bench`: every fp32
+// variant (scalar and vec4, mul+add and fma, 1 to 16 chains), dispatches of at least 50 ms,
+// GPU timestamps and copies of the default size or larger. A partial one could read lower.
+bool cacheable(const PeakOptions& options);
+
 // A fast measurement for `lockstep bench` when no cached result exists: fp32 vec4 with 2, 4 and
 // 8 chains, multiply then add and fma, and the copies.
 PeakOptions quick_peak_options();

@@ -208,6 +208,40 @@ TEST(Peak, JsonMatchesTheDocumentedSchemaAndEveryChecksumIsVerified) {
   }
 }
 
+// Only a whole measurement is cached for bench: a partial one (fewer chains, say) could read
+// lower, and bench would then report inflated percentages.
+TEST(PeakCache, OnlyWholeMeasurementsAreCacheable) {
+  EXPECT_TRUE(bench::cacheable(bench::PeakOptions{}));
+  bench::PeakOptions o;
+  o.chains = {8, 16};
+  EXPECT_FALSE(bench::cacheable(o));
+  o = {};
+  o.target_ms = 20.0;
+  EXPECT_FALSE(bench::cacheable(o));
+  o = {};
+  o.host_timing = true;
+  EXPECT_FALSE(bench::cacheable(o));
+  o = {};
+  o.scalar = false;
+  EXPECT_FALSE(bench::cacheable(o));
+  o = {};
+  o.copy_bytes = 1u << 20;
+  EXPECT_FALSE(bench::cacheable(o));
+  o = {};
+  o.fp16 = false;  // fp16 does not enter the fp32 peak
+  o.copy_bytes = 128u << 20;
+  EXPECT_TRUE(bench::cacheable(o));
+  // The CLI: 50 ms dispatches but one chain count, no cache file.
+  const auto dir = scratch() / "partial-cache";
+  std::filesystem::create_directories(dir);
+  const Result r = cli_env("LOCKSTEP_CACHE_DIR=" + dir.string(),
+                           "peak --device 0 --ms 50 --reps 1 --chains 8 --no-fp16 --copy-mib 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("cached for lockstep bench"), std::string::npos) << r.out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_NE(e.path().filename().string().rfind("peak-", 0), 0u) << "partial measurement cached: " << e.path();
+}
+
 TEST(PeakCache, RoundTripsAndIgnoresAnotherDevice) {
   const auto dir = scratch() / "cache";
   ::setenv("LOCKSTEP_CACHE_DIR", dir.c_str(), 1);
