@@ -27,7 +27,7 @@ namespace lockstep {
 
 inline constexpr uint32_t kTargetSliceElements = 32;
 // Convolutions take longer slices (see plan_conv_reduction).
-inline constexpr uint32_t kConvTargetSliceElements = 256;
+inline constexpr uint32_t kConvTargetSliceElements = 512;
 inline constexpr uint32_t kMinSlices = 8;
 inline constexpr uint32_t kMaxSlices = 1024;
 
@@ -47,12 +47,14 @@ ReductionPlan plan_reduction(uint32_t units, uint32_t unit_len = 1, uint32_t tar
                              uint32_t min_slices = kMinSlices);
 // A convolution's plan: units = input channels of kh*kw taps, kConvTargetSliceElements per
 // slice and no minimum slice count:
-//   per_slice0 = max(1, 256 / (kh*kw)),  S = min(1024, next_pow2(ceil(c_in / per_slice0)))
+//   per_slice0 = max(1, 512 / (kh*kw)),  S = min(1024, next_pow2(ceil(c_in / per_slice0)))
 // Why: a convolution invocation holds dozens of accumulators, and every slice boundary pushes
 // all of them into the tree; at 32 elements (two channels of a 3x3) the pushes cost as much as
-// the multiply-adds on CPU drivers. Why no minimum: free-order convolutions are one sequential
-// chain of c_in*kh*kw products on every device here, so short reductions in one slice are as
-// accurate as free order, and longer ones (sums of at most ~256 products joined by a tree) more.
+// the multiply-adds on CPU drivers; at 256 (16 channels of a 3x3) VGG19's convolutions still
+// ran 1.2-1.3x free order at subgroup 16, at 512 (32 channels) 1.0-1.05x (bench, interleaved).
+// Why no minimum: free-order convolutions are one sequential chain of c_in*kh*kw products on
+// every device here, so short reductions in one slice are as accurate as free order, and longer
+// ones (sums of at most ~512 products joined by a tree) more.
 ReductionPlan plan_conv_reduction(uint32_t c_in, uint32_t taps);
 // A dense layer's plan: plan_reduction(in) with per_slice rounded up to a multiple of 4, so that
 // slices begin on vec4 boundaries (the device reads rows as vec4s); trailing slices may then be

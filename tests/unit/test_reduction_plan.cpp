@@ -47,16 +47,18 @@ TEST(ReductionPlan, DocumentedExamples) {
   EXPECT_EQ(plan_reduction(25088).per_slice, 25u);
   EXPECT_EQ(plan_reduction(512, 9).slices, 256u);
   EXPECT_EQ(plan_reduction(512, 9).per_slice, 2u);
-  // Convolutions (plan_conv_reduction): 256 products a slice, no minimum count. VGG/ResNet 3x3
-  // over 512 channels: 32 slices of 16 channels; over 64: 4 slices of 16; the first layer's 3
-  // channels: one slice; 1x1 over 2048: 8 slices of 256; ResNet's 7x7 over 3 channels: one.
-  EXPECT_EQ(plan_conv_reduction(512, 9).slices, 32u);
-  EXPECT_EQ(plan_conv_reduction(512, 9).per_slice, 16u);
-  EXPECT_EQ(plan_conv_reduction(64, 9).slices, 4u);
-  EXPECT_EQ(plan_conv_reduction(64, 9).per_slice, 16u);
+  // Convolutions (plan_conv_reduction): 512 products a slice, no minimum count. VGG/ResNet 3x3
+  // over 512 channels: 16 slices of 32 channels; over 64: 2 slices of 32; the first layer's 3
+  // channels: one slice; 1x1 over 2048: 4 slices of 512, over 512: one; ResNet's 7x7 over 3
+  // channels: one.
+  EXPECT_EQ(plan_conv_reduction(512, 9).slices, 16u);
+  EXPECT_EQ(plan_conv_reduction(512, 9).per_slice, 32u);
+  EXPECT_EQ(plan_conv_reduction(64, 9).slices, 2u);
+  EXPECT_EQ(plan_conv_reduction(64, 9).per_slice, 32u);
   EXPECT_EQ(plan_conv_reduction(3, 9).slices, 1u);
-  EXPECT_EQ(plan_conv_reduction(2048, 1).slices, 8u);
-  EXPECT_EQ(plan_conv_reduction(2048, 1).per_slice, 256u);
+  EXPECT_EQ(plan_conv_reduction(2048, 1).slices, 4u);
+  EXPECT_EQ(plan_conv_reduction(2048, 1).per_slice, 512u);
+  EXPECT_EQ(plan_conv_reduction(512, 1).slices, 1u);
   EXPECT_EQ(plan_conv_reduction(3, 49).slices, 1u);
   EXPECT_EQ(plan_reduction(45).slices, 8u);
   EXPECT_EQ(plan_reduction(3).slices, 4u);
