@@ -307,8 +307,10 @@ int main(int argc, char** argv) {
   bench_options(bn, bo);
   auto* bop_cmd = app.add_subcommand("bench-op", "time one op at a given shape in fixed and free order");
   bop_cmd->add_option("--op", bop.op, "conv2d, dense, maxpool, avgpool, gap, add, relu or softmax")->required();
-  bop_cmd->add_option("--shape", bop.shape, "key=value,...: conv2d c,h,w,co,k,s,p[,kh,kw,bias,relu]; dense in,out; "
-                                            "maxpool/avgpool c,h,w,k,s,p; gap/add/relu c,h,w; softmax n")->required();
+  bop_cmd->add_option("--shape", bop.shape, "key=value,...: conv2d c,h,w,co,k,s,p[,kh,kw,bias,relu,residual] "
+                                            "(residual=1: input co channels, a 1x1 conv to c, the conv, + the input "
+                                            "fused); dense in,out; maxpool/avgpool c,h,w,k,s,p; gap/add/relu c,h,w; "
+                                            "softmax n")->required();
   bench_options(bop_cmd, bop);
 
   CLI11_PARSE(app, argc, argv);

@@ -581,7 +581,6 @@ Network make_op_network(const std::string& op, const std::string& shape) {
   Layer l;
   l.name = op;
   if (op == "conv2d") {
-    net.add_input({a.get("c"), a.get("h"), a.get("w")});
     l.kind = LayerKind::Conv2d;
     l.out_channels = a.get("co");
     const uint32_t k = a.get("k", 3);
@@ -590,6 +589,26 @@ Network make_op_network(const std::string& op, const std::string& shape) {
     l.pad_top = l.pad_left = l.pad_bottom = l.pad_right = a.get("p", (k - 1) / 2);
     l.bias = a.get("bias", 1) != 0;
     l.relu = a.get("relu", 1) != 0;
+    if (a.get("residual", 0) != 0) {
+      // A ResNet block's end: input (co, h, w) -> 1x1 conv to c channels -> this conv -> + the
+      // input, then ReLU. The Add is fused into the conv (reported as "conv2d + add"), which
+      // needs the conv to keep the input's shape; the 1x1 conv in front is timed apart.
+      if (l.stride_h != 1 || 2 * l.pad_top + 1 != l.kh || 2 * l.pad_left + 1 != l.kw)
+        throw std::invalid_argument("bench-op --shape: residual=1 needs s=1 and p=(k-1)/2 with an odd k (the Add "
+                                    "takes the convolution's output in the input's shape)");
+      net.add_input({l.out_channels, a.get("h"), a.get("w")});
+      Layer squeeze;
+      squeeze.name = "conv2d_in", squeeze.kind = LayerKind::Conv2d, squeeze.out_channels = a.get("c");
+      squeeze.bias = squeeze.relu = true;
+      net.add(squeeze);
+      l.relu = false;
+      net.add(l);
+      Layer add;
+      add.name = "add", add.kind = LayerKind::Add, add.inputs = {net.output(), 0}, add.relu = true;
+      l = add;
+    } else {
+      net.add_input({a.get("c"), a.get("h"), a.get("w")});
+    }
   } else if (op == "dense") {
     net.add_input({a.get("in"), 1, 1});
     l.kind = LayerKind::Dense;

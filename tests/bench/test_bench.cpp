@@ -406,6 +406,29 @@ TEST(BenchOp, ModesTakeTurnsWhenTheyFitTogether) {
   }
 }
 
+TEST(BenchOp, ResidualConvolutionIsFusedVerifiedAndCounted) {
+  // residual=1: input (co, h, w) -> 1x1 conv to c channels -> the conv -> + the input, fused.
+  const auto path = scratch() / "op-residual.json";
+  const Result r = cli("bench-op --device 0 --op conv2d --shape c=4,h=6,w=8,co=8,k=3,residual=1 --order both "
+                       "--warmup 0 --reps 1 --peak none --json " + path.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  const json j = read_json(path);
+  expect_schema(j, "lockstep bench --json");
+  for (const char* m : {"fixed/muladd/preserve", "free"}) expect_verified(j, m);
+  for (const json& m : j["modes"]) {
+    ASSERT_EQ(m["layers"].size(), 2u);
+    const json& squeeze = m["layers"][0];
+    const json& conv = m["layers"][1];
+    EXPECT_EQ(squeeze["macs"], 6u * 8 * 8 * 4);
+    EXPECT_EQ(conv["kind"], "Conv2d+Add");
+    EXPECT_EQ(conv["macs"], 6u * 8 * 4 * 8 * 9);
+    // Input, weights, bias and the residual read; the sum written once.
+    EXPECT_EQ(conv["bytes_read"], 4u * (4 * 48 + 8 * 4 * 9 + 8 + 8 * 48));
+    EXPECT_EQ(conv["bytes_written"], 4u * 8 * 48);
+    EXPECT_NE(conv["kernels"][0].get<std::string>().find("+ residual"), std::string::npos) << conv["kernels"][0];
+  }
+}
+
 TEST(BenchOp, HostTimingHasTotalsButNoPerLayerTimes) {
   const auto path = scratch() / "host.json";
   const Result r = cli("bench-op --device 0 --op maxpool --shape c=3,h=8,w=8,k=2 --host-timing --warmup 0 --reps 2 "
@@ -470,6 +493,7 @@ TEST(BenchCli, BadInputFailsWithAClearMessage) {
       {"bench-op --device 0 --op conv2d --shape c=8,h=8,w=8,co=8,q=1", "unknown key 'q'"},
       {"bench-op --device 0 --op conv2d --shape c=8,h=8,w=8", "missing key 'co'"},
       {"bench-op --device 0 --op nosuch --shape c=1", "--op 'nosuch': expected conv2d"},
+      {"bench-op --device 0 --op conv2d --shape c=4,h=8,w=8,co=8,s=2,residual=1", "residual=1 needs s=1"},
       {"bench --device 0 --model resnet18 --order sideways", "--order 'sideways': expected fixed, free or both"},
       {"bench --device 0 --model resnet18 --verify maybe", "--verify 'maybe': expected sampled, full or none"},
       {"bench --device 0 --model resnet18 --weights model.onnx", "bench takes random:SEED"},
