@@ -157,6 +157,18 @@ const json* mode(const json& j, const std::string& name) {
   return nullptr;
 }
 
+// Runs a bench or bench-op command with `--json <scratch>/<file>`: its JSON, checked against
+// the schema; null (and a failure) when the command failed.
+json bench_json(const std::string& args, const std::string& file) {
+  const auto path = scratch() / file;
+  const Result r = cli(args + " --json " + path.string());
+  EXPECT_EQ(r.status, 0) << r.out;
+  if (r.status != 0) return json();
+  json j = read_json(path);
+  expect_schema(j, "lockstep bench --json");
+  return j;
+}
+
 void expect_verified(const json& j, const std::string& name) {
   const json* m = mode(j, name);
   ASSERT_NE(m, nullptr) << name << " missing";
@@ -314,12 +326,9 @@ TEST(BenchOp, ConvolutionInEveryModeIsVerifiedAndReportedAsDocumented) {
 }
 
 TEST(Bench, ModelPerLayerTableCoversEveryDispatchingLayer) {
-  const auto path = scratch() / "model.json";
-  const Result r = cli("bench --device 0 --model resnet18 --layout torch --input-size 32 --order both --warmup 0 "
-                       "--reps 1 --peak none --json " + path.string());
-  ASSERT_EQ(r.status, 0) << r.out;
-  const json j = read_json(path);
-  expect_schema(j, "lockstep bench --json");
+  const json j = bench_json("bench --device 0 --model resnet18 --layout torch --input-size 32 --order both "
+                            "--warmup 0 --reps 1 --peak none", "model.json");
+  ASSERT_FALSE(j.is_null());
   expect_verified(j, "fixed/muladd/preserve");
   expect_verified(j, "free");
   EXPECT_EQ(j["peak"]["source"], "none");
@@ -359,13 +368,10 @@ TEST(Bench, ModelPerLayerTableCoversEveryDispatchingLayer) {
 }
 
 TEST(Bench, FullVerificationOfABatchAgainstAWholeReferencePass) {
-  const auto path = scratch() / "full.json";
   // Fixed order only, on a model the CLI tests also run: lavapipe's compiled kernels are shared.
-  const Result r = cli("bench --device 0 --model vgg11 --layout torch --input-size 32 --batch 2 --order fixed "
-                       "--verify full --warmup 0 --reps 1 --peak none --json " + path.string());
-  ASSERT_EQ(r.status, 0) << r.out;
-  const json j = read_json(path);
-  expect_schema(j, "lockstep bench --json");
+  const json j = bench_json("bench --device 0 --model vgg11 --layout torch --input-size 32 --batch 2 --order fixed "
+                            "--verify full --warmup 0 --reps 1 --peak none", "full.json");
+  ASSERT_FALSE(j.is_null());
   ASSERT_EQ(j["modes"].size(), 1u);
   expect_verified(j, "fixed/muladd/preserve");
   const json& v = (*mode(j, "fixed/muladd/preserve"))["verification"];
@@ -408,12 +414,9 @@ TEST(BenchOp, ModesTakeTurnsWhenTheyFitTogether) {
 
 TEST(BenchOp, ResidualConvolutionIsFusedVerifiedAndCounted) {
   // residual=1: input (co, h, w) -> 1x1 conv to c channels -> the conv -> + the input, fused.
-  const auto path = scratch() / "op-residual.json";
-  const Result r = cli("bench-op --device 0 --op conv2d --shape c=4,h=6,w=8,co=8,k=3,residual=1 --order both "
-                       "--warmup 0 --reps 1 --peak none --json " + path.string());
-  ASSERT_EQ(r.status, 0) << r.out;
-  const json j = read_json(path);
-  expect_schema(j, "lockstep bench --json");
+  const json j = bench_json("bench-op --device 0 --op conv2d --shape c=4,h=6,w=8,co=8,k=3,residual=1 --order both "
+                            "--warmup 0 --reps 1 --peak none", "op-residual.json");
+  ASSERT_FALSE(j.is_null());
   for (const char* m : {"fixed/muladd/preserve", "free"}) expect_verified(j, m);
   for (const json& m : j["modes"]) {
     ASSERT_EQ(m["layers"].size(), 2u);
@@ -430,12 +433,9 @@ TEST(BenchOp, ResidualConvolutionIsFusedVerifiedAndCounted) {
 }
 
 TEST(BenchOp, HostTimingHasTotalsButNoPerLayerTimes) {
-  const auto path = scratch() / "host.json";
-  const Result r = cli("bench-op --device 0 --op maxpool --shape c=3,h=8,w=8,k=2 --host-timing --warmup 0 --reps 2 "
-                       "--peak none --json " + path.string());
-  ASSERT_EQ(r.status, 0) << r.out;
-  const json j = read_json(path);
-  expect_schema(j, "lockstep bench --json");
+  const json j = bench_json("bench-op --device 0 --op maxpool --shape c=3,h=8,w=8,k=2 --host-timing --warmup 0 "
+                            "--reps 2 --peak none", "host.json");
+  ASSERT_FALSE(j.is_null());
   EXPECT_EQ(j["timing"]["source"], "host");
   for (const json& m : j["modes"]) {
     EXPECT_TRUE(m["totals"]["gpu_ms"].is_null());
