@@ -591,8 +591,9 @@ Network make_op_network(const std::string& op, const std::string& shape) {
     l.relu = a.get("relu", 1) != 0;
     if (a.get("residual", 0) != 0) {
       // A ResNet block's end: input (co, h, w) -> 1x1 conv to c channels -> this conv -> + the
-      // input, then ReLU. The Add is fused into the conv (reported as "conv2d + add"), which
-      // needs the conv to keep the input's shape; the 1x1 conv in front is timed apart.
+      // input, then ReLU if relu=1 (on the sum, as in ResNet). The Add is fused into the conv
+      // (one layer of kind Conv2d+Add), which needs the conv to keep the input's shape; the 1x1
+      // conv in front is timed apart.
       if (l.stride_h != 1 || 2 * l.pad_top + 1 != l.kh || 2 * l.pad_left + 1 != l.kw)
         throw std::invalid_argument("bench-op --shape: residual=1 needs s=1 and p=(k-1)/2 with an odd k (the Add "
                                     "takes the convolution's output in the input's shape)");
@@ -601,10 +602,11 @@ Network make_op_network(const std::string& op, const std::string& shape) {
       squeeze.name = "conv2d_in", squeeze.kind = LayerKind::Conv2d, squeeze.out_channels = a.get("c");
       squeeze.bias = squeeze.relu = true;
       net.add(squeeze);
+      Layer add;
+      add.name = "add", add.kind = LayerKind::Add, add.relu = l.relu;
       l.relu = false;
       net.add(l);
-      Layer add;
-      add.name = "add", add.kind = LayerKind::Add, add.inputs = {net.output(), 0}, add.relu = true;
+      add.inputs = {net.output(), 0};
       l = add;
     } else {
       net.add_input({a.get("c"), a.get("h"), a.get("w")});
