@@ -199,6 +199,10 @@ TEST(Conv2dTiled, OutputsAndChannelsNotMultiplesOfTheTile) {
   // 13 columns, 11 rows, 19 output channels: partial tiles in x and in channels.
   expect_exact(shape(1, 21, 11, 13, 19, 3, 3, 1, 1, 1, 1, 1, 1, true, true), kAuto, 1);
   expect_exact(shape(1, 9, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 3);  // fewer channels than one group
+  // 28x28: 196 tiles, several workgroups of tiles (28, 40 or 16 per group at subgroup 4, 8 or
+  // 16), the last one partial at 8 and 16; rows of 28 pixels: 3x3 stride 2 has row tiles.
+  expect_exact(shape(2, 5, 28, 28, 9, 3, 3, 1, 1, 1, 1, 1, 1), kAuto, 4);
+  expect_exact(shape(1, 5, 56, 56, 9, 3, 3, 2, 2, 1, 1, 1, 1), kAuto, 2);
 }
 
 TEST(Conv2dTiled, FlatAndRowTilesAlignedAndNot) {
