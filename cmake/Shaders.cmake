@@ -9,13 +9,17 @@ set(LOCKSTEP_EMBEDDED_SHADERS "" CACHE INTERNAL "")
 # modes, because a mode may be emitted only where the device supports it:
 #   <name>, <name>+rte, <name>+dp (DenormPreserve), <name>+rte+dp
 # TEXEL shaders are built twice more: <name>+texel... with LS_TEXEL=1 (operands read through
-# uniform texel buffers instead of storage buffers).
+# uniform texel buffers instead of storage buffers); STORE adds <name>+texel+store... with
+# LS_TEXEL_STORE=1 too (results written through a storage texel buffer).
 function(lockstep_shader source)
-  cmake_parse_arguments(ARG "FIXED;TEXEL" "" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "FIXED;TEXEL;STORE" "" "DEPENDS" ${ARGN})
   get_filename_component(name ${source} NAME_WE)
   set(bases "${name}|")
   if(ARG_TEXEL)
     list(APPEND bases "${name}+texel|-DLS_TEXEL=1")
+  endif()
+  if(ARG_STORE)
+    list(APPEND bases "${name}+texel+store|-DLS_TEXEL=1,-DLS_TEXEL_STORE=1")
   endif()
   set(variants)
   foreach(b ${bases})

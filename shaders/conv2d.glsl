@@ -60,8 +60,20 @@ vec4 x_vec(int i) { return x4[i]; }
 vec4 w_vec(uint i) { return w4[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
+// Results: with LS_TEXEL_STORE through an RGBA32F storage texel buffer, whole vec4s only (the
+// host sets it only with YVEC, where a tile's quads are all inside the output or all outside):
+// on CPU drivers a texel store writes a lane's vec4 at once, a storage-buffer store is a loop
+// over lanes per float.
+#if LS_TEXEL_STORE
+layout(rgba32f, binding = 3) uniform writeonly imageBuffer y_texels;
+void store_vec(uint i, vec4 v) { imageStore(y_texels, int(i), v); }
+void store_one(uint i, float v) {}
+#else
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(std430, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
+void store_vec(uint i, vec4 v) { y4[i] = v; }
+void store_one(uint i, float v) { y[i] = v; }
+#endif
 #if LS_TEXEL
 layout(binding = 4) uniform samplerBuffer res_texels;
 vec4 res_vec(uint i) { return texelFetch(res_texels, int(i)); }
@@ -267,15 +279,15 @@ void store_tile() {
         [[unroll]] for (uint q = 0u; q < P / 4u; ++q) {
           uint p = 4u * q;
           if (t_outok[p] && t_outok[p + 3u]) {
-            y4[(base + p) >> 2] = vec4(v[p], v[p + 1u], v[p + 2u], v[p + 3u]);
+            store_vec((base + p) >> 2, vec4(v[p], v[p + 1u], v[p + 2u], v[p + 3u]));
           } else {
             [[unroll]] for (uint k = 0u; k < 4u; ++k)
-              if (t_outok[p + k]) y[base + p + k] = v[p + k];
+              if (t_outok[p + k]) store_one(base + p + k, v[p + k]);
           }
         }
       } else {
         [[unroll]] for (uint p = 0u; p < P; ++p)
-          if (t_outok[p]) y[base + p] = v[p];
+          if (t_outok[p]) store_one(base + p, v[p]);
       }
     }
   }

@@ -75,6 +75,11 @@ Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode
   const uint64_t plane = uint64_t(s.h) * s.w, oplane = uint64_t(oh) * ow;
   aligned_ = plane % 4 == 0 && p_ % 4 == 0 && (flat_ || (s.w % 4 == 0 && (p_ * s.stride_w) % 4 == 0));
   yvec_ = oplane % 4 == 0 && p_ % 4 == 0 && (flat_ || ow % 4 == 0);
+  // Texel stores: on lavapipe a storage-buffer store is a loop over lanes per float, which made
+  // the epilogue of a 1x1 convolution over 64 channels cost more than its multiply-adds. Only
+  // whole vec4s (yvec_), only in fixed order where the probe found them bit-exact.
+  texel_store_ = options.allow_texel_store && texel_ && yvec_ && t.texel_store_rgba32f &&
+                 (!mode.fixed() || t.texel_store_exact) && vecs_of(s.output_elements()) <= t.max_texel_buffer_elements;
 
   // Weight sharing across lanes where loads are expensive and full subgroups can be relied on.
   const uint32_t sg_min = std::max<uint32_t>(1, t.min_subgroup_size ? t.min_subgroup_size : t.subgroup_size);
@@ -105,8 +110,8 @@ Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode
   const uint32_t range = mode.fixed() ? plan.per_slice : s.c_in;
   cu_ = (s.kh * s.kw <= 3 && range % 4 == 0 && s.c_in % 4 == 0) ? 4 : 1;
   kernel_ = &device.kernel([&] {
-    KernelDesc d = kernel_for(device, mode, texel_ ? "conv2d_fixed+texel" : "conv2d_fixed",
-                              texel_ ? "conv2d_free+texel" : "conv2d_free", 5, sizeof(Push), wg_,
+    const std::string variant = texel_store_ ? "+texel+store" : texel_ ? "+texel" : "";
+    KernelDesc d = kernel_for(device, mode, "conv2d_fixed" + variant, "conv2d_free" + variant, 5, sizeof(Push), wg_,
                               {{kSpecFlagA, s.bias ? 1u : 0u},
                                {kSpecFlagB, s.relu ? 1u : 0u},
                                {kSpecKh, s.kh},
@@ -127,6 +132,7 @@ Conv2d::Conv2d(Device& device, const Conv2dShape& shape, const NumericMode& mode
                                {kSpecResidual, static_cast<uint32_t>(residual_)}},
                               /*full_subgroups=*/share_ > 0);
     if (texel_) d.texel_bindings = 0b10011;
+    if (texel_store_) d.store_texel_bindings = 0b01000;
     return d;
   }());
 }
@@ -156,7 +162,7 @@ std::string Conv2d::describe() const {
   d += aligned_ ? " aligned" : " unaligned";
   d += texel_ ? ", texel" : ", storage";
   if (share_) d += ", share " + std::to_string(share_);
-  if (yvec_) d += ", vec4 stores";
+  if (yvec_) d += texel_store_ ? ", vec4 texel stores" : ", vec4 stores";
   if (cu_ > 1) d += ", " + std::to_string(cu_) + " channels per step";
   if (residual_ != Residual::None) d += ", + residual";
   d += ", wg " + std::to_string(wg_) + " = " + std::to_string(tw_) + " tiles x " + std::to_string(wg_ / tw_);

@@ -4,7 +4,7 @@
 // numerics/reduction_plan.hpp); free order: shaders/conv2d_free.comp. Both are register-tiled
 // (shaders/conv2d.glsl): an invocation computes M output channels x P output pixels, with the
 // tile shape, the way operands are read (texel or storage buffers), weight sharing across
-// subgroup lanes and vec4 stores chosen per device and shape (describe() names the choice).
+// subgroup lanes and vec4 (texel) stores chosen per device and shape (describe() names the choice).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -25,6 +25,7 @@ struct Conv2dOptions {
   Reads reads = Reads::Auto;   // Texel is refused where the device cannot honour it
   int share = -1;              // lanes sharing weight loads: -1 auto, 0 none, else a power of two
   bool allow_flat = true;      // false: tiles within output rows even where flat tiles would do
+  bool allow_texel_store = true;  // false: results through a storage buffer even where texel stores would do
 };
 
 // A residual add fused into the convolution's epilogue: the graph's Add of the convolution's
@@ -52,7 +53,7 @@ class Conv2d {
   // The weight buffer's contents from an OIHW weight: [c_out / M][ci][ky][kx][M], zero-padded
   // past c_out (M = the tile's channels).
   std::vector<float> pack_weight(std::span<const float> oihw) const;
-  // The chosen kernel, e.g. "conv2d 16co x 4px flat aligned, texel, share 8, vec4 stores, wg 64".
+  // The chosen kernel, e.g. "conv2d 32co x 4px flat aligned, texel, share 8, vec4 texel stores, wg 64 = 64 tiles x 1".
   std::string describe() const;
 
  private:
@@ -67,6 +68,7 @@ class Conv2d {
   uint32_t cu_ = 1;          // input channels per loop iteration
   Residual residual_ = Residual::None;
   bool texel_ = false, flat_ = false, aligned_ = false, yvec_ = false;
+  bool texel_store_ = false;  // results through an RGBA32F storage texel buffer (vec4 stores only)
 };
 
 }  // namespace lockstep::ops

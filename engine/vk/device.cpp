@@ -44,10 +44,17 @@ uint64_t env_quantity(const char* name, bool suffixes) {
 }  // namespace
 
 std::string KernelDesc::key() const {
-  std::string k = shader + "|b" + std::to_string(bindings) + "|t" + std::to_string(texel_bindings) + "|p" +
+  std::string k = shader + "|b" + std::to_string(bindings) + "|t" + std::to_string(texel_bindings) + "|s" +
+                  std::to_string(store_texel_bindings) + "|p" +
                   std::to_string(push_bytes) + "|wg" + std::to_string(workgroup_size) + (full_subgroups ? "|full" : "");
   for (const auto& s : spec) k += "|" + std::to_string(s.id) + "=" + std::to_string(s.value);
   return k;
+}
+
+vk::DescriptorType KernelDesc::descriptor_type(uint32_t binding) const {
+  if (texel_bindings >> binding & 1u) return vk::DescriptorType::eUniformTexelBuffer;
+  if (store_texel_bindings >> binding & 1u) return vk::DescriptorType::eStorageTexelBuffer;
+  return vk::DescriptorType::eStorageBuffer;
 }
 
 Device::Device(const Context& context, uint32_t index) : physical_(context.physical(index)), index_(index) {
@@ -83,6 +90,8 @@ Device::Device(const Context& context, uint32_t index) : physical_(context.physi
   t.min_texel_buffer_offset_alignment = props.limits.minTexelBufferOffsetAlignment;
   t.texel_buffer_rgba32f = bool(physical_.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
                                 vk::FormatFeatureFlagBits::eUniformTexelBuffer);
+  t.texel_store_rgba32f = bool(physical_.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
+                               vk::FormatFeatureFlagBits::eStorageTexelBuffer);
   t.timestamp_period_ns = props.limits.timestampPeriod;
   t.subgroup_size = sg.subgroupSize;
   t.subgroup_basic = bool(sg.supportedOperations & vk::SubgroupFeatureFlagBits::eBasic);
@@ -275,6 +284,7 @@ Buffer Device::create_buffer(uint64_t bytes) {
   vk::BufferUsageFlags usage = vk::BufferUsageFlagBits::eStorageBuffer | vk::BufferUsageFlagBits::eTransferSrc |
                                vk::BufferUsageFlagBits::eTransferDst;
   if (traits_.texel_buffer_rgba32f) usage |= vk::BufferUsageFlagBits::eUniformTexelBuffer;
+  if (traits_.texel_store_rgba32f) usage |= vk::BufferUsageFlagBits::eStorageTexelBuffer;
   return create_buffer_with(bytes, usage, false);
 }
 
@@ -431,10 +441,13 @@ const Kernel& Device::kernel(const KernelDesc& desc) {
   if (desc.texel_bindings && !traits_.texel_buffer_rgba32f)
     throw std::invalid_argument(desc.shader + ": texel buffers requested but " + traits_.name +
                                 " cannot read RGBA32F uniform texel buffers");
+  if (desc.store_texel_bindings && !traits_.texel_store_rgba32f)
+    throw std::invalid_argument(desc.shader + ": texel stores requested but " + traits_.name +
+                                " cannot write RGBA32F storage texel buffers");
+  if (desc.texel_bindings & desc.store_texel_bindings)
+    throw std::invalid_argument(desc.shader + ": a binding cannot be both a uniform and a storage texel buffer");
   for (uint32_t i = 0; i < desc.bindings; ++i)
-    bindings.emplace_back(i, (desc.texel_bindings >> i & 1u) ? vk::DescriptorType::eUniformTexelBuffer
-                                                             : vk::DescriptorType::eStorageBuffer,
-                          1, vk::ShaderStageFlagBits::eCompute);
+    bindings.emplace_back(i, desc.descriptor_type(i), 1, vk::ShaderStageFlagBits::eCompute);
   k->set_layout = vk::raii::DescriptorSetLayout(device_, vk::DescriptorSetLayoutCreateInfo({}, bindings));
   vk::PushConstantRange range(vk::ShaderStageFlagBits::eCompute, 0, desc.push_bytes);
   vk::PipelineLayoutCreateInfo li({}, *k->set_layout);

@@ -73,7 +73,9 @@ struct KernelDesc {
   std::vector<SpecConstant> spec;
   bool full_subgroups = false;   // require full subgroups where the device can
   uint32_t texel_bindings = 0;   // ... bit i set: binding i is a uniform texel buffer (RGBA32F view)
+  uint32_t store_texel_bindings = 0;  // ... bit i set: binding i is a storage texel buffer (RGBA32F view)
   std::string key() const;
+  vk::DescriptorType descriptor_type(uint32_t binding) const;
 };
 
 struct Kernel {

@@ -17,22 +17,28 @@ struct Case {
 };
 bool same_bits(float x, float y) { return std::bit_cast<uint32_t>(x) == std::bit_cast<uint32_t>(y); }
 
-// Reads bit patterns that a texture unit might change (denormals, -0, infinities, quiet and
-// signalling NaNs with payloads, extremes) through an RGBA32F texel view; true when all survive.
-bool probe_texel_fetch(Device& device) {
-  std::vector<uint32_t> bits = {0x00000000u, 0x80000000u, 0x00000001u, 0x80000001u, 0x007fffffu, 0x807fffffu,
-                                0x00400000u, 0x00800000u, 0x7f7fffffu, 0xff7fffffu, 0x7f800000u, 0xff800000u,
-                                0x7fc00000u, 0xffc00000u, 0x7fc00001u, 0x7fa00001u, 0xff812345u, 0x7f800001u,
-                                0x3f800000u, 0xbf800000u, 0x3eaaaaabu, 0x00000100u, 0x8000abcdu, 0x40490fdbu};
+// The bit patterns a texture unit might change: denormals, -0, infinities, quiet and
+// signalling NaNs with payloads, extremes.
+const std::vector<uint32_t> kTexelProbeBits = {
+    0x00000000u, 0x80000000u, 0x00000001u, 0x80000001u, 0x007fffffu, 0x807fffffu, 0x00400000u, 0x00800000u,
+    0x7f7fffffu, 0xff7fffffu, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00000u, 0x7fc00001u, 0x7fa00001u,
+    0xff812345u, 0x7f800001u, 0x3f800000u, 0xbf800000u, 0x3eaaaaabu, 0x00000100u, 0x8000abcdu, 0x40490fdbu};
+
+// Copies kTexelProbeBits through `shader` (binding 0 in, binding 1 out, one texel per
+// invocation): a texel fetch from binding 0, or with `store` a texel store to binding 1. True
+// when every bit survives.
+bool probe_texel_copy(Device& device, const char* shader, bool store) {
+  const std::vector<uint32_t>& bits = kTexelProbeBits;
   const uint32_t texels = static_cast<uint32_t>(bits.size() / 4);
   Buffer in = device.upload_new<uint32_t>(bits);
   Buffer out = device.create_buffer(bits.size() * 4);
-  KernelDesc d{"probe_texel", 2, 4, 64, {}, false};
-  d.texel_bindings = 1u;
+  KernelDesc d{shader, 2, 4, 64, {}, false};
+  if (store) d.store_texel_bindings = 0b10;
+  else d.texel_bindings = 0b01;
   const Kernel& k = device.kernel(d);
   {
     Sequence seq(device);
-    seq.dispatch(k, {{&in}, {&out}}, texels, 1, "probe_texel");
+    seq.dispatch(k, {{&in}, {&out}}, texels, 1, shader);
     seq.submit();
   }
   return device.download_all<uint32_t>(out, bits.size()) == bits;
@@ -109,7 +115,8 @@ void probe_device(Device& device, DeviceTraits& t) {
     if (!same_bits(out[4 * i + 2], c.a + c.c) || !same_bits(out[4 * i + 3], c.a * c.b)) rte = false;
   }
   t.rounds_nearest_even = rte;
-  t.texel_fetch_exact = t.texel_buffer_rgba32f && probe_texel_fetch(device);
+  t.texel_fetch_exact = t.texel_buffer_rgba32f && probe_texel_copy(device, "probe_texel", false);
+  t.texel_store_exact = t.texel_store_rgba32f && probe_texel_copy(device, "probe_texel_store", true);
   t.probe_ran = true;
 }
 

@@ -23,9 +23,10 @@ Sequence::Sequence(Device& device, bool timestamps) : device_(device) {
 
 vk::DescriptorSet Sequence::allocate_set(const Kernel& kernel) {
   if (pools_.empty() || sets_in_pool_ == kSetsPerPool) {
-    const std::array<vk::DescriptorPoolSize, 2> sizes{
+    const std::array<vk::DescriptorPoolSize, 3> sizes{
         vk::DescriptorPoolSize(vk::DescriptorType::eStorageBuffer, kSetsPerPool * kMaxBindingsPerSet),
-        vk::DescriptorPoolSize(vk::DescriptorType::eUniformTexelBuffer, kSetsPerPool * kMaxBindingsPerSet)};
+        vk::DescriptorPoolSize(vk::DescriptorType::eUniformTexelBuffer, kSetsPerPool * kMaxBindingsPerSet),
+        vk::DescriptorPoolSize(vk::DescriptorType::eStorageTexelBuffer, kSetsPerPool * kMaxBindingsPerSet)};
     pools_.emplace_back(device_.device(), vk::DescriptorPoolCreateInfo({}, kSetsPerPool, sizes));
     sets_in_pool_ = 0;
   }
@@ -62,7 +63,8 @@ void Sequence::dispatch(const Kernel& kernel, std::initializer_list<Binding> bin
       throw std::invalid_argument(kernel.desc.shader + ": binding offset " + std::to_string(b.offset) +
                                   " is past the end of a " + std::to_string(b.buffer->bytes()) + "-byte buffer");
     const uint64_t range = b.range == VK_WHOLE_SIZE ? b.buffer->allocated_bytes() - b.offset : b.range;
-    if (kernel.desc.texel_bindings >> i & 1u) {
+    const vk::DescriptorType type = kernel.desc.descriptor_type(i);
+    if (type != vk::DescriptorType::eStorageBuffer) {
       if (range % 16 != 0 || range / 16 > t.max_texel_buffer_elements ||
           (t.min_texel_buffer_offset_alignment && b.offset % t.min_texel_buffer_offset_alignment != 0))
         throw std::invalid_argument(kernel.desc.shader + ": a texel view of " + std::to_string(range) + " bytes at offset " +
@@ -71,7 +73,7 @@ void Sequence::dispatch(const Kernel& kernel, std::initializer_list<Binding> bin
       views_.emplace_back(device_.device(),
                           vk::BufferViewCreateInfo({}, b.buffer->handle(), vk::Format::eR32G32B32A32Sfloat, b.offset, range));
       views[i] = *views_.back();
-      writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eUniformTexelBuffer, nullptr, nullptr, &views[i]);
+      writes.emplace_back(set, i, 0, 1, type, nullptr, nullptr, &views[i]);
     } else {
       if (range > t.max_storage_buffer_range)
         throw std::invalid_argument(kernel.desc.shader + ": a binding of " + std::to_string(range) +

@@ -74,7 +74,7 @@ std::string DeviceTraits::summary() const {
     << " two roundings, of " << fma_cases << " cases); denormals preserved " << yn(denormals_preserved)
     << " (operands flushed " << yn(denormal_operands_flushed) << ", results flushed " << yn(denormal_results_flushed)
     << "); default rounding nearest-even " << yn(rounds_nearest_even) << "; texel fetch exact "
-    << yn(texel_fetch_exact) << "\n"
+    << yn(texel_fetch_exact) << "; texel store exact " << yn(texel_store_exact) << "\n"
     << "limits: maxStorageBufferRange " << max_storage_buffer_range << ", maxMemoryAllocationSize "
     << max_memory_allocation_size << ", maxComputeWorkGroupInvocations " << max_workgroup_invocations
     << ", shared memory " << max_shared_memory << ", maxTexelBufferElements " << max_texel_buffer_elements

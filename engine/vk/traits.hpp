@@ -33,6 +33,7 @@ struct DeviceTraits {
   uint64_t max_texel_buffer_elements = 0;
   uint64_t min_texel_buffer_offset_alignment = 0;
   bool texel_buffer_rgba32f = false;  // R32G32B32A32_SFLOAT uniform texel buffers (mandatory in Vulkan)
+  bool texel_store_rgba32f = false;   // ... and storage texel buffers (mandatory too)
   uint64_t device_local_bytes = 0;
   bool timestamps = false;
   float timestamp_period_ns = 0.0f;
@@ -64,6 +65,7 @@ struct DeviceTraits {
   bool denormal_results_flushed = false;
   bool rounds_nearest_even = false;   // default add/mul rounding matched RTE on tie and non-tie cases
   bool texel_fetch_exact = false;     // texelFetch of RGBA32F returned every bit pattern unchanged
+  bool texel_store_exact = false;     // imageStore to an RGBA32F texel buffer wrote every bit pattern unchanged
                                       // (denormals, -0, infinities, NaN payloads)
 
   bool is_lavapipe() const;

@@ -123,7 +123,8 @@ std::vector<float> run_conv(const Conv2dShape& s, const NumericMode& m, const op
 }
 
 // The kernel variants every shape is run with: the device's choice, and each way of reading
-// operands with and without weight sharing where the device has them.
+// operands with and without weight sharing where the device has them; texel reads without
+// sharing write through a storage buffer, with sharing through texel stores where they apply.
 std::vector<ops::Conv2d::Options> variants(ops::Conv2d::Options base = {}) {
   std::vector<ops::Conv2d::Options> v{base};
   const auto& t = device().traits();
@@ -134,6 +135,7 @@ std::vector<ops::Conv2d::Options> variants(ops::Conv2d::Options base = {}) {
       ops::Conv2d::Options o = base;
       o.reads = r;
       o.share = share;
+      o.allow_texel_store = share != 0;
       v.push_back(o);
     }
   }

@@ -43,6 +43,8 @@ TEST(Probe, LavapipeIsReportedTruthfully) {
   EXPECT_FALSE(t.denorm_preserve_f32);  // keeps denormals without advertising either mode
   EXPECT_FALSE(t.denorm_flush_f32);
   EXPECT_TRUE(t.rounds_nearest_even);
+  EXPECT_TRUE(t.texel_fetch_exact);  // texel views pass every bit pattern both ways
+  EXPECT_TRUE(t.texel_store_exact);
   EXPECT_FALSE(t.refusal({Order::Fixed, MacContract::MulAdd, DenormRule::Preserve}).has_value());
   EXPECT_FALSE(t.refusal({Order::Fixed, MacContract::MulAdd, DenormRule::Ftz}).has_value());
   EXPECT_TRUE(t.refusal({Order::Fixed, MacContract::Fma, DenormRule::Ftz}).has_value());
