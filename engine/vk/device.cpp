@@ -88,10 +88,9 @@ Device::Device(const Context& context, uint32_t index) : physical_(context.physi
   t.max_shared_memory = props.limits.maxComputeSharedMemorySize;
   t.max_texel_buffer_elements = props.limits.maxTexelBufferElements;
   t.min_texel_buffer_offset_alignment = props.limits.minTexelBufferOffsetAlignment;
-  t.texel_buffer_rgba32f = bool(physical_.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
-                                vk::FormatFeatureFlagBits::eUniformTexelBuffer);
-  t.texel_store_rgba32f = bool(physical_.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
-                               vk::FormatFeatureFlagBits::eStorageTexelBuffer);
+  const auto rgba32f = physical_.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures;
+  t.texel_buffer_rgba32f = bool(rgba32f & vk::FormatFeatureFlagBits::eUniformTexelBuffer);
+  t.texel_store_rgba32f = bool(rgba32f & vk::FormatFeatureFlagBits::eStorageTexelBuffer);
   t.timestamp_period_ns = props.limits.timestampPeriod;
   t.subgroup_size = sg.subgroupSize;
   t.subgroup_basic = bool(sg.supportedOperations & vk::SubgroupFeatureFlagBits::eBasic);

@@ -65,8 +65,8 @@ struct DeviceTraits {
   bool denormal_results_flushed = false;
   bool rounds_nearest_even = false;   // default add/mul rounding matched RTE on tie and non-tie cases
   bool texel_fetch_exact = false;     // texelFetch of RGBA32F returned every bit pattern unchanged
-  bool texel_store_exact = false;     // imageStore to an RGBA32F texel buffer wrote every bit pattern unchanged
                                       // (denormals, -0, infinities, NaN payloads)
+  bool texel_store_exact = false;     // imageStore to an RGBA32F texel buffer wrote every one unchanged
 
   bool is_lavapipe() const;
 
