@@ -296,8 +296,9 @@ int main(int argc, char** argv) {
                                     "`lockstep peak --json` FILE")->capture_default_str();
     c->add_flag("--host-timing", b.host_timing, "time with the host clock instead of GPU timestamps");
     c->add_flag("--sequential", b.sequential,
-                "time each mode's runs in a row (default: the modes take turns, run by run, so that a host whose "
-                "speed drifts slows them alike; needs every mode's network in memory at once)");
+                "time each mode's runs in a row (default: the modes take turns, run by run, in an order that "
+                "changes every round, so that a host whose speed drifts slows them alike; needs every mode's "
+                "network in memory at once)");
     c->add_option("--json", b.json, "write JSON to FILE ('-': to stdout, instead of the tables)");
   };
   auto* bn = app.add_subcommand("bench", "time a built-in model per layer in fixed and free order (GPU timestamps)");

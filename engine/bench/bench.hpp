@@ -118,6 +118,11 @@ struct BenchResult {
   bool verified() const;  // every mode that ran passed its verification
 };
 
+// The modes' order in round `round` of interleaved timing, a balanced Latin square: over
+// 2 x modes rounds every mode runs twice in each slot and every ordered pair of modes is
+// adjacent equally often, so no mode always runs first, last, or right after the same other.
+std::vector<size_t> turn_order(uint32_t round, size_t modes);
+
 // Runs the benchmark; a verification failure stops that mode before timing (its result has
 // passed = false and no times) and the next mode runs.
 BenchResult run_bench(Device& device, const graph::Network& prepared, const std::vector<float>& input,

@@ -432,7 +432,7 @@ std::string bench_text(const BenchResult& r, const Workload& w, const DeviceTrai
     << "\n";
   o << "timing: " << (r.timing == "host" ? "host wall clock (no per-layer times)" : "GPU timestamps around every dispatch")
     << "; " << r.warmup << " warm-up run(s) after the verified first run, then " << r.reps
-    << " timed runs" << (r.interleaved && r.modes.size() > 1 ? " per mode, the modes taking turns run by run" : "")
+    << " timed runs" << (r.interleaved && r.modes.size() > 1 ? " per mode, the modes taking turns run by run (order changing every round)" : "")
     << ": min / median / max\n";
   if (ps.peak)
     o << "peak: fp32 " << fmt("%.1f", peak_flops) << " GFLOP/s (" << ps.peak->fp32_best_variant << "), copy "

@@ -412,6 +412,34 @@ TEST(BenchOp, ModesTakeTurnsWhenTheyFitTogether) {
   }
 }
 
+// Interleaved rounds change their order: over 2 x n rounds each round is a permutation, every
+// mode runs equally often in every slot, and every ordered pair of modes is adjacent equally
+// often (one order for every round made free order always follow fixed/ftz, which biased the
+// fixed/free ratio by ~5%).
+TEST(BenchTurns, EveryModeTakesEverySlotAndFollowsEveryOtherEquallyOften) {
+  for (size_t n = 1; n <= 6; ++n) {
+    std::map<std::pair<size_t, size_t>, int> slot, follows;
+    for (uint32_t round = 0; round < 2 * n; ++round) {
+      const std::vector<size_t> order = bench::turn_order(round, n);
+      ASSERT_EQ(order.size(), n);
+      EXPECT_EQ(std::set<size_t>(order.begin(), order.end()).size(), n) << "round " << round << " is not a permutation";
+      for (size_t j = 0; j < n; ++j) {
+        ASSERT_LT(order[j], n);
+        ++slot[{order[j], j}];
+        if (j > 0) ++follows[{order[j - 1], order[j]}];
+      }
+    }
+    for (size_t m = 0; m < n; ++m)
+      for (size_t j = 0; j < n; ++j) EXPECT_EQ((slot[{m, j}]), 2) << "n " << n << ", mode " << m << ", slot " << j;
+    for (size_t a = 0; a < n; ++a) {
+      for (size_t b = 0; b < n; ++b) {
+        if (a == b) continue;
+        EXPECT_EQ((follows[{a, b}]), 2) << "n " << n << ": " << a << " -> " << b;
+      }
+    }
+  }
+}
+
 TEST(BenchOp, ResidualConvolutionIsFusedVerifiedAndCounted) {
   // residual=1: input (co, h, w) -> 1x1 conv to c channels -> the conv -> + the input, fused.
   const json j = bench_json("bench-op --device 0 --op conv2d --shape c=4,h=6,w=8,co=8,k=3,residual=1 --order both "
