@@ -479,8 +479,8 @@ BenchResult run_bench(Device& device, const Network& net, const std::vector<floa
   // every mode, ...: a host whose speed drifts during the benchmark (frequency, neighbours on a
   // shared machine) then slows every mode alike, and the ratios stay fair. The order changes
   // from round to round (turn_order): with one order for every round, free order always ran
-  // right after fixed/ftz and VGG19's fixed/free read 1.04-1.16 at width 256, where rotated
-  // orders read 0.94-1.05 (same binary, same hour).
+  // right after fixed/ftz and VGG19's fixed/free read 1.03-1.16 at width 256, where changing
+  // orders read 0.89-1.05 (same code, same hour).
   if (r.interleaved) {
     for (uint32_t w = 0; w < o.warmup; ++w)
       for (size_t k = 0; k < timed.size(); ++k)

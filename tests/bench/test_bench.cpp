@@ -415,7 +415,7 @@ TEST(BenchOp, ModesTakeTurnsWhenTheyFitTogether) {
 // Interleaved rounds change their order: over 2 x n rounds each round is a permutation, every
 // mode runs equally often in every slot, and every ordered pair of modes is adjacent equally
 // often (one order for every round made free order always follow fixed/ftz, which biased the
-// fixed/free ratio by ~5%).
+// fixed/free ratio by ~6%).
 TEST(BenchTurns, EveryModeTakesEverySlotAndFollowsEveryOtherEquallyOften) {
   for (size_t n = 1; n <= 6; ++n) {
     std::map<std::pair<size_t, size_t>, int> slot, follows;
